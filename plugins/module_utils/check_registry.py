@@ -1,0 +1,108 @@
+# -*- coding: utf-8 -*-
+# Copyright: launchready.ops contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Where checks register, and the runner that executes them concurrently.
+
+A check is a function ``fn(site, probes) -> list[Finding]`` registered with its
+catalog spec.  Checks share network work through ``Probes.memo`` so that, say,
+dns.resolves and dns.expected_origin ask the resolver once.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import threading
+import traceback
+import typing as t
+
+from ansible_collections.launchready.ops.plugins.module_utils import findings as F
+
+CheckFn = t.Callable[..., t.List[F.Finding]]
+
+_REGISTRY: dict = {}  # check id -> (CheckSpec, fn)
+
+
+def check(spec: F.CheckSpec) -> t.Callable[[CheckFn], CheckFn]:
+    """Register ``fn`` as the implementation of ``spec.id``."""
+    def wrap(fn: CheckFn) -> CheckFn:
+        if spec.id in _REGISTRY and _REGISTRY[spec.id][1].__qualname__ != fn.__qualname__:
+            raise ValueError("check id %s registered twice" % spec.id)
+        _REGISTRY[spec.id] = (spec, fn)
+        return fn
+    return wrap
+
+
+def registered() -> dict:
+    return dict(_REGISTRY)
+
+
+class Probes:
+    """A per-run memo shared by all checks of one site; safe across threads.
+
+    Concurrent callers of the same key wait for the first one instead of
+    repeating the network call.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._values: dict = {}
+        self._pending: dict = {}
+
+    def memo(self, key: t.Hashable, fn: t.Callable[[], t.Any]) -> t.Any:
+        with self._lock:
+            if key in self._values:
+                return self._values[key]
+            event = self._pending.get(key)
+            owner = event is None
+            if owner:
+                event = self._pending[key] = threading.Event()
+        if not owner:
+            event.wait()
+            with self._lock:
+                return self._values[key]
+        try:
+            value = fn()
+        except BaseException as exc:  # cache the failure too: retrying would just wait again
+            value = exc
+        with self._lock:
+            self._values[key] = value
+            del self._pending[key]
+        event.set()
+        return value
+
+
+def select(ids: t.Iterable[str] | None = None, prefixes: t.Iterable[str] | None = None) -> list:
+    """The registered (spec, fn) pairs matching explicit ids or id prefixes ("dns.")."""
+    ids = set(ids or ())
+    prefixes = tuple(prefixes or ())
+    chosen = []
+    for check_id in sorted(_REGISTRY):
+        if (not ids and not prefixes) or check_id in ids or (prefixes and check_id.startswith(prefixes)):
+            chosen.append(_REGISTRY[check_id])
+    unknown = ids - set(_REGISTRY)
+    if unknown:
+        raise ValueError("unknown check ids: %s" % ", ".join(sorted(unknown)))
+    return chosen
+
+
+def _run_one(spec: F.CheckSpec, fn: CheckFn, site: t.Any, probes: Probes) -> list:
+    try:
+        result = fn(site, probes)
+    except Exception as exc:  # a bug or an unexpected fault must never read as a pass
+        return [F.make(spec, F.ERROR, site.domain,
+                       "the check could not finish: %s: %s" % (type(exc).__name__, exc),
+                       evidence={"traceback": traceback.format_exc(limit=5)})]
+    if not result:
+        return [F.make(spec, F.ERROR, site.domain, "the check returned no finding")]
+    return result
+
+
+def run(site: t.Any, checks: list, workers: int = 16) -> list:
+    """Run ``checks`` (from ``select``) for one site, concurrently; findings in check order."""
+    probes = Probes()
+    with concurrent.futures.ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
+        futures = [pool.submit(_run_one, spec, fn, site, probes) for spec, fn in checks]
+        out = []
+        for fut in futures:
+            out.extend(fut.result())
+    return out

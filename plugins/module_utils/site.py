@@ -1,0 +1,152 @@
+# -*- coding: utf-8 -*-
+# Copyright: launchready.ops contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The site description: the launch_* inventory variables, with their defaults.
+
+Validation here gives messages that name the variable, so a bad inventory stops
+with a sentence the operator can act on.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import ipaddress
+import typing as t
+
+DEFAULT_NEVER_CACHE = ("/checkout", "/cart", "/account", "/login", "/chatbot", "/api")
+DEFAULT_TIMEOUT = 5.0
+
+
+class SiteError(ValueError):
+    """The site description is invalid; the message names the variable."""
+
+
+@dataclasses.dataclass(frozen=True)
+class Resolver:
+    address: str
+    port: int = 53
+
+    def __str__(self) -> str:
+        return self.address if self.port == 53 else "%s:%d" % (self.address, self.port)
+
+
+@dataclasses.dataclass
+class Site:
+    domain: str
+    hosts: list
+    canonical_host: str
+    expected_addresses: dict
+    resolvers: list  # list[Resolver]; empty means the system's
+    ca_bundle: str | None
+    routes: dict
+    never_cache: list
+    mail_domain: str
+    mail_senders: list
+    dkim_selectors: list
+    report_dir: str
+    caa_issuers: list
+    timeout: float = DEFAULT_TIMEOUT
+
+
+def _need(cond: bool, message: str) -> None:
+    if not cond:
+        raise SiteError(message)
+
+
+def _hostname(name: str, var: str) -> str:
+    _need(isinstance(name, str) and name.strip() != "", "%s must be a non-empty hostname, got %r" % (var, name))
+    name = name.strip().rstrip(".").lower()
+    _need(" " not in name and "/" not in name and ":" not in name,
+          "%s must be a bare hostname (no scheme, path or port), got %r" % (var, name))
+    return name
+
+
+def _string_list(value: t.Any, var: str) -> list:
+    if value is None:
+        return []
+    if isinstance(value, str):
+        value = [value]
+    _need(isinstance(value, (list, tuple)), "%s must be a list, got %s" % (var, type(value).__name__))
+    for item in value:
+        _need(isinstance(item, str), "%s must hold strings, got %r" % (var, item))
+    return list(value)
+
+
+def parse_resolver(text: str, var: str = "launch_resolvers") -> Resolver:
+    """Parse "addr", "addr:port" or "[v6]:port"."""
+    _need(isinstance(text, str) and text, "%s entries must be 'addr' or 'addr:port', got %r" % (var, text))
+    addr, port = text, 53
+    if text.startswith("["):
+        addr, _, rest = text[1:].partition("]")
+        if rest.startswith(":"):
+            port = rest[1:]
+    elif text.count(":") == 1:
+        addr, port = text.split(":")
+    try:
+        ipaddress.ip_address(addr)
+        port = int(port)
+        _need(0 < port < 65536, "")
+    except (ValueError, SiteError):
+        raise SiteError("%s entries must be 'addr' or 'addr:port' with an IP address, got %r" % (var, text))
+    return Resolver(addr, port)
+
+
+def from_vars(variables: dict) -> Site:
+    """Build a Site from a dict of launch_* variables, applying the documented defaults."""
+    _need("launch_domain" in variables and variables["launch_domain"],
+          "launch_domain is required: set it to the site's apex domain (e.g. shop.example)")
+    domain = _hostname(variables["launch_domain"], "launch_domain")
+
+    hosts = [_hostname(h, "launch_hosts") for h in
+             _string_list(variables.get("launch_hosts"), "launch_hosts")] or [domain, "www." + domain]
+    canonical = _hostname(variables.get("launch_canonical_host") or domain, "launch_canonical_host")
+
+    expected = variables.get("launch_expected_addresses") or {}
+    _need(isinstance(expected, dict), "launch_expected_addresses must be a mapping of hostname to addresses")
+    expected_clean = {}
+    for name, addrs in expected.items():
+        addrs = _string_list(addrs, "launch_expected_addresses[%s]" % name)
+        for a in addrs:
+            try:
+                ipaddress.ip_address(a)
+            except ValueError:
+                raise SiteError("launch_expected_addresses[%s] holds %r, which is not an IP address" % (name, a))
+        expected_clean[_hostname(name, "launch_expected_addresses")] = addrs
+
+    resolvers = [parse_resolver(r) for r in _string_list(variables.get("launch_resolvers"), "launch_resolvers")]
+
+    ca_bundle = variables.get("launch_ca_bundle") or None
+    _need(ca_bundle is None or isinstance(ca_bundle, str), "launch_ca_bundle must be a path to a PEM file")
+
+    routes = variables.get("launch_routes") or {"homepage": "/"}
+    _need(isinstance(routes, dict), "launch_routes must be a mapping of route name to path")
+    for name, path in routes.items():
+        _need(isinstance(path, str) and path.startswith("/"),
+              "launch_routes.%s must be a path starting with '/', got %r" % (name, path))
+
+    never_cache = _string_list(variables.get("launch_never_cache"), "launch_never_cache") or list(DEFAULT_NEVER_CACHE)
+    mail_domain = _hostname(variables.get("launch_mail_domain") or domain, "launch_mail_domain")
+
+    timeout = variables.get("launch_timeout", DEFAULT_TIMEOUT)
+    try:
+        timeout = float(timeout)
+        _need(timeout > 0, "")
+    except (TypeError, ValueError, SiteError):
+        raise SiteError("launch_timeout must be a positive number of seconds, got %r" % (timeout,))
+
+    return Site(
+        domain=domain,
+        hosts=hosts,
+        canonical_host=canonical,
+        expected_addresses=expected_clean,
+        resolvers=resolvers,
+        ca_bundle=ca_bundle,
+        routes=dict(routes),
+        never_cache=never_cache,
+        mail_domain=mail_domain,
+        mail_senders=_string_list(variables.get("launch_mail_senders"), "launch_mail_senders"),
+        dkim_selectors=_string_list(variables.get("launch_dkim_selectors"), "launch_dkim_selectors"),
+        report_dir=str(variables.get("launch_report_dir") or "./reports"),
+        caa_issuers=_string_list(variables.get("launch_caa_issuers"), "launch_caa_issuers"),
+        timeout=timeout,
+    )
