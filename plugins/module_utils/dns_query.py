@@ -10,6 +10,7 @@ so a fault ends as ``error`` in a finding and never as a pass.
 
 from __future__ import annotations
 
+import concurrent.futures
 import dataclasses
 import socket
 import time
@@ -71,11 +72,16 @@ def system_resolvers() -> list:
 
 
 def _ask(qname: str, rdtype: str, server: Resolver, timeout: float) -> "dns.message.Message":
+    deadline = time.monotonic() + timeout
     query = dns.message.make_query(qname, rdtype)
     query.flags |= dns.flags.RD
     response = dns.query.udp(query, server.address, port=server.port, timeout=timeout)
     if response.flags & dns.flags.TC:
-        response = dns.query.tcp(query, server.address, port=server.port, timeout=timeout)
+        # The TCP retry gets what is left of the budget, not a second full timeout.
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            raise dns.exception.Timeout(timeout=timeout)
+        response = dns.query.tcp(query, server.address, port=server.port, timeout=remaining)
     return response
 
 
@@ -104,19 +110,8 @@ def query(name: str, rdtype: str, server: Resolver, timeout: float) -> Answer:
             break
         answer.authoritative = bool(response.flags & dns.flags.AA)
         rcode = response.rcode()
-        if rcode == dns.rcode.NXDOMAIN:
-            answer.status = NXDOMAIN
-            break
-        if rcode == dns.rcode.SERVFAIL:
-            answer.status, answer.detail = SERVFAIL, "server answered SERVFAIL"
-            break
-        if rcode == dns.rcode.REFUSED:
-            answer.status, answer.detail = REFUSED, "server answered REFUSED"
-            break
-        if rcode != dns.rcode.NOERROR:
-            answer.status, answer.detail = ERROR, "server answered %s" % dns.rcode.to_text(rcode)
-            break
-        # Walk the answer section from qname along any CNAMEs it holds.
+        # Walk the answer section from qname along any CNAMEs it holds; an
+        # NXDOMAIN answer still carries the chain up to the missing name.
         current = qname
         found = []
         for _ in range(MAX_CNAME_HOPS + 1):
@@ -129,6 +124,18 @@ def query(name: str, rdtype: str, server: Resolver, timeout: float) -> Answer:
                 break
             current = cname[0].target
             answer.cname_chain.append(current.to_text().rstrip(".").lower())
+        if rcode == dns.rcode.NXDOMAIN:
+            answer.status = NXDOMAIN
+            break
+        if rcode == dns.rcode.SERVFAIL:
+            answer.status, answer.detail = SERVFAIL, "server answered SERVFAIL"
+            break
+        if rcode == dns.rcode.REFUSED:
+            answer.status, answer.detail = REFUSED, "server answered REFUSED"
+            break
+        if rcode != dns.rcode.NOERROR:
+            answer.status, answer.detail = ERROR, "server answered %s" % dns.rcode.to_text(rcode)
+            break
         if found:
             answer.status, answer.records = OK, found
             break
@@ -156,3 +163,29 @@ def addresses(name: str, server: Resolver, timeout: float) -> tuple:
         if a.status == OK:
             found.extend(a.records)
     return found, answers
+
+
+def resolve_all(name: str, resolvers: t.Sequence[Resolver], timeout: float) -> dict:
+    """A/AAAA of ``name`` at every resolver: {"addresses": union, "answers": [Answer...], "errors": [...]}.
+
+    ``errors`` lists answers where the server did not answer (timeout, SERVFAIL...),
+    so callers can report ``error`` rather than act on a partial view.
+    """
+    # Every (server, type) question runs at once: a hanging resolver costs one
+    # timeout for the whole call, not one per server and type.
+    jobs = [(server, rdtype) for server in servers_for(resolvers) for rdtype in ("A", "AAAA")]
+    if not jobs:
+        return {"addresses": [], "answers": [], "errors": []}
+    with concurrent.futures.ThreadPoolExecutor(max_workers=len(jobs)) as pool:
+        answers = list(pool.map(lambda job: query(name, job[1], job[0], timeout), jobs))
+    found: set = set()
+    for a in answers:
+        if a.status == OK:
+            found.update(a.records)
+    errors = [a for a in answers if a.status not in ANSWERED]
+    return {"addresses": sorted(found), "answers": answers, "errors": errors}
+
+
+def resolve_cached(site: t.Any, probes: t.Any, name: str) -> dict:
+    """``resolve_all`` for a site's host, computed once per run and shared by all checks."""
+    return probes.memo(("resolve", name), lambda: resolve_all(name, site.resolvers, site.timeout))

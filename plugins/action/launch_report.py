@@ -1,0 +1,57 @@
+# -*- coding: utf-8 -*-
+# Copyright: launchready.ops contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Action plugin for launchready.ops.launch_report: writes the reports on the controller."""
+
+from __future__ import annotations
+
+import os
+
+from ansible.plugins.action import ActionBase
+
+from ansible_collections.launchready.ops.plugins.module_utils import findings as F
+from ansible_collections.launchready.ops.plugins.plugin_utils import reports
+
+ARGUMENT_SPEC = {
+    "site": {"type": "str", "required": True},
+    "findings": {"type": "list", "elements": "dict", "required": True},
+    "dest": {"type": "path", "required": True},
+    "merge": {"type": "bool", "default": True},
+}
+
+
+def _same(a: dict | None, b: dict) -> bool:
+    # The timestamp changes every run; the findings are what matter.
+    return bool(a) and a.get("findings") == b.get("findings") and a.get("version") == b.get("version")
+
+
+class ActionModule(ActionBase):
+    TRANSFERS_FILES = False
+    _supports_check_mode = True
+    _requires_connection = False
+
+    def run(self, tmp=None, task_vars=None):
+        result = super().run(tmp, task_vars or {})
+        validation, args = self.validate_argument_spec(argument_spec=ARGUMENT_SPEC)
+        try:
+            items = [F.Finding.from_dict(f) for f in args["findings"]]
+        except (TypeError, ValueError) as exc:
+            result.update(failed=True, msg="findings are not in the report format: %s" % exc)
+            return result
+        report = reports.build(args["site"], items)
+        previous = reports.load(os.path.join(args["dest"], "report.json"))
+        if args["merge"]:
+            report = reports.merge(previous, report)
+        changed = not _same(previous, report)
+        paths = {name: os.path.join(args["dest"], name) for name in reports.REPORT_FILES}
+        if not self._task.check_mode:
+            paths = reports.write(args["dest"], report)
+        merged = [F.Finding.from_dict(f) for f in report["findings"]]
+        result.update(
+            changed=changed,
+            paths=paths,
+            verdict=F.overall(merged),
+            counts=F.counts(merged),
+            summary=reports.summary_lines(report),
+        )
+        return result

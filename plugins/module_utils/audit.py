@@ -1,0 +1,31 @@
+# -*- coding: utf-8 -*-
+# Copyright: launchready.ops contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Run the Stage 1 audit checks of one site: the entry point for plugins and tests."""
+
+from __future__ import annotations
+
+import typing as t
+
+from ansible_collections.launchready.ops.plugins.module_utils import check_registry
+from ansible_collections.launchready.ops.plugins.module_utils import site as site_mod
+
+# Importing a family registers its checks.
+from ansible_collections.launchready.ops.plugins.module_utils import checks_dns  # noqa: F401
+from ansible_collections.launchready.ops.plugins.module_utils import checks_http  # noqa: F401
+from ansible_collections.launchready.ops.plugins.module_utils import checks_tls  # noqa: F401
+
+DEFAULT_FAMILIES = ("dns.", "http.", "tls.")
+
+
+def run(site_vars: dict, checks: t.Sequence[str] | None = None, workers: int = 16) -> list:
+    """Findings for the site described by ``site_vars`` (launch_* variables).
+
+    ``checks`` holds ids ("tls.cert_expiry") or family prefixes ending with a dot
+    ("dns."); by default every dns, http and tls check runs.
+    """
+    site = site_mod.from_vars(site_vars)
+    wanted = list(checks or DEFAULT_FAMILIES)
+    ids = [c for c in wanted if not c.endswith(".")]
+    prefixes = [c for c in wanted if c.endswith(".")]
+    return check_registry.run(site, check_registry.select(ids=ids, prefixes=prefixes), workers=workers)

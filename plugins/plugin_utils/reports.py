@@ -1,0 +1,208 @@
+# -*- coding: utf-8 -*-
+# Copyright: launchready.ops contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Render one findings report as report.json, report.md, report.html and junit.xml.
+
+Controller-only. The JSON shape is the public contract of ARCHITECTURE.md.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import html
+import json
+import os
+import tempfile
+import typing as t
+from xml.etree import ElementTree as ET
+
+from ansible_collections.launchready.ops.plugins.module_utils import findings as F
+from ansible_collections.launchready.ops.plugins.module_utils.version import VERSION
+
+REPORT_FILES = ("report.json", "report.md", "report.html", "junit.xml")
+
+_STATUS_MARK = {F.PASS: "PASS", F.WARN: "WARN", F.FAIL: "FAIL", F.ERROR: "ERROR", F.SKIP: "SKIP"}
+
+
+def now_utc() -> str:
+    return dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def build(site: str, findings: t.Iterable[F.Finding], generated: str | None = None) -> dict:
+    return {"site": site, "generated": generated or now_utc(), "version": VERSION,
+            "findings": [f.to_dict() for f in F.checklist(findings)]}
+
+
+def merge(previous: dict | None, report: dict) -> dict:
+    """Keep the previous run's findings for checks this run did not execute.
+
+    Later stages (deploy, email) add their checks to the same report; each run
+    replaces only the check ids it ran.
+    """
+    if not previous or previous.get("site") != report["site"]:
+        return report
+    ran = {f["check"] for f in report["findings"]}
+    kept = [F.Finding.from_dict(f) for f in previous.get("findings", []) if f.get("check") not in ran]
+    fresh = [F.Finding.from_dict(f) for f in report["findings"]]
+    return build(report["site"], kept + fresh, report["generated"])
+
+
+def load(path: str) -> dict | None:
+    try:
+        with open(path, encoding="utf-8") as fh:
+            return json.load(fh)
+    except (OSError, ValueError):
+        return None
+
+
+def _findings(report: dict) -> list:
+    return [F.Finding.from_dict(f) for f in report["findings"]]
+
+
+def render_json(report: dict) -> str:
+    return json.dumps(report, indent=2, sort_keys=False) + "\n"
+
+
+def _md_cell(text: str) -> str:
+    return str(text).replace("|", "\\|").replace("\n", " ")
+
+
+def render_markdown(report: dict) -> str:
+    items = _findings(report)
+    risks = F.risk_list(items)
+    verdict = F.overall(items)
+    c = F.counts(items)
+    out = ["# Launch report: %s" % report["site"], "",
+           "Generated %s by launchready.ops %s." % (report["generated"], report["version"]), "",
+           "**Launch verdict: %s** - %d pass, %d warn, %d fail, %d error, %d skip." % (
+               verdict.upper(), c[F.PASS], c[F.WARN], c[F.FAIL], c[F.ERROR], c[F.SKIP]), "",
+           "## Risks, most important first", ""]
+    if risks:
+        out += ["| # | impact | status | check | target | what | fix |", "|---|---|---|---|---|---|---|"]
+        for n, f in enumerate(risks, 1):
+            out.append("| %d | %s | %s | `%s` | %s | %s | %s |" % (
+                n, f.impact, f.status, f.check, _md_cell(f.target), _md_cell(f.summary), _md_cell(f.fix)))
+    else:
+        out.append("No open risks.")
+    out += ["", "## Launch checklist", ""]
+    for f in F.checklist(items):
+        box = "x" if f.status in (F.PASS, F.SKIP) else " "
+        out.append("- [%s] **%s** `%s` %s: %s" % (box, _STATUS_MARK[f.status], f.check, f.target, f.summary))
+    return "\n".join(out) + "\n"
+
+
+_CSS = """
+body{font-family:system-ui,sans-serif;max-width:60rem;margin:2rem auto;padding:0 1rem;color:#222}
+h1{margin-bottom:.2rem} .meta{color:#666} table{border-collapse:collapse;width:100%;margin:1rem 0}
+th,td{border-bottom:1px solid #ddd;padding:.4rem;text-align:left;vertical-align:top;font-size:.92rem}
+.verdict{font-size:1.4rem;padding:.6rem 1rem;border-radius:.4rem;display:inline-block}
+.s-pass{background:#e3f6e5}.s-warn{background:#fff4d6}.s-fail,.s-error{background:#fde2e1}.s-skip{background:#eee}
+code{font-size:.85rem}
+"""
+
+
+def render_html(report: dict) -> str:
+    items = _findings(report)
+    risks = F.risk_list(items)
+    verdict = F.overall(items)
+    c = F.counts(items)
+    e = html.escape
+    rows = []
+    for n, f in enumerate(risks, 1):
+        rows.append("<tr class='s-%s'><td>%d</td><td>%s</td><td>%s</td><td><code>%s</code></td><td>%s</td>"
+                    "<td>%s</td><td>%s</td></tr>" % (f.status, n, e(f.impact), e(f.status), e(f.check),
+                                                    e(f.target), e(f.summary), e(f.fix)))
+    risk_html = ("<table><tr><th>#</th><th>impact</th><th>status</th><th>check</th><th>target</th>"
+                 "<th>what is wrong</th><th>how to fix</th></tr>%s</table>" % "".join(rows)
+                 if rows else "<p>No open risks.</p>")
+    checklist_rows = "".join(
+        "<tr class='s-%s'><td>%s</td><td><code>%s</code></td><td>%s</td><td>%s</td></tr>" % (
+            f.status, _STATUS_MARK[f.status], e(f.check), e(f.target), e(f.summary))
+        for f in F.checklist(items))
+    return (
+        "<!doctype html><html lang='en'><head><meta charset='utf-8'>"
+        "<meta name='viewport' content='width=device-width,initial-scale=1'>"
+        "<title>Launch report: %(site)s</title><style>%(css)s</style></head><body>"
+        "<h1>Launch report: %(site)s</h1><p class='meta'>Generated %(gen)s by launchready.ops %(ver)s</p>"
+        "<p class='verdict s-%(verdict)s'>Launch verdict: %(VERDICT)s</p>"
+        "<p>%(p)d pass, %(w)d warn, %(f)d fail, %(er)d error, %(sk)d skip.</p>"
+        "<h2>Risks, most important first</h2>%(risks)s"
+        "<h2>Launch checklist</h2><table><tr><th>status</th><th>check</th><th>target</th><th>result</th></tr>"
+        "%(checklist)s</table></body></html>\n" % {
+            "site": e(report["site"]), "css": _CSS, "gen": e(report["generated"]), "ver": e(report["version"]),
+            "verdict": verdict, "VERDICT": verdict.upper(), "p": c[F.PASS], "w": c[F.WARN], "f": c[F.FAIL],
+            "er": c[F.ERROR], "sk": c[F.SKIP], "risks": risk_html, "checklist": checklist_rows})
+
+
+def render_junit(report: dict) -> str:
+    """One testcase per finding; fail -> failure, error -> error, skip -> skipped.
+
+    A warn is a passing testcase with its summary in system-out, so CI stays green
+    on best-practice gaps but the text is there to read.
+    """
+    items = _findings(report)
+    c = F.counts(items)
+    suite = ET.Element("testsuite", name="launchready.%s" % report["site"], tests=str(len(items)),
+                       failures=str(c[F.FAIL]), errors=str(c[F.ERROR]), skipped=str(c[F.SKIP]),
+                       timestamp=report["generated"])
+    for f in F.checklist(items):
+        case = ET.SubElement(suite, "testcase", classname=f.check, name="%s %s" % (f.check, f.target))
+        message = "%s: %s" % (f.impact, f.summary)
+        if f.status == F.FAIL:
+            ET.SubElement(case, "failure", message=message, type=f.impact).text = f.fix
+        elif f.status == F.ERROR:
+            ET.SubElement(case, "error", message=message, type=f.impact).text = f.fix
+        elif f.status == F.SKIP:
+            ET.SubElement(case, "skipped", message=f.summary)
+        elif f.status == F.WARN:
+            ET.SubElement(case, "system-out").text = "WARN %s" % message
+    root = ET.Element("testsuites")
+    root.append(suite)
+    return ET.tostring(root, encoding="unicode", xml_declaration=True) + "\n"
+
+
+RENDERERS = {
+    "report.json": render_json,
+    "report.md": render_markdown,
+    "report.html": render_html,
+    "junit.xml": render_junit,
+}
+
+
+def _atomic_write(path: str, text: str) -> None:
+    # Write beside the target then rename: a reader never sees half a report.
+    directory = os.path.dirname(path)
+    fd, tmp = tempfile.mkstemp(dir=directory, prefix=".tmp-")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(text)
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, path)
+    except BaseException:
+        os.unlink(tmp)
+        raise
+
+
+def write(directory: str, report: dict) -> dict:
+    """Write every rendering of ``report`` into ``directory``; return {file name: path}."""
+    os.makedirs(directory, exist_ok=True)
+    paths = {}
+    for name, render in RENDERERS.items():
+        path = os.path.join(directory, name)
+        _atomic_write(path, render(report))
+        paths[name] = path
+    return paths
+
+
+def summary_lines(report: dict, limit: int = 10) -> list:
+    """A short ranked summary for the terminal."""
+    items = _findings(report)
+    c = F.counts(items)
+    lines = ["%s: launch verdict %s (%d pass, %d warn, %d fail, %d error, %d skip)" % (
+        report["site"], F.overall(items).upper(), c[F.PASS], c[F.WARN], c[F.FAIL], c[F.ERROR], c[F.SKIP])]
+    risks = F.risk_list(items)
+    for n, f in enumerate(risks[:limit], 1):
+        lines.append("%2d. [%s/%s] %s %s: %s" % (n, f.impact, f.status, f.check, f.target, f.summary))
+    if len(risks) > limit:
+        lines.append("    ... and %d more in the report" % (len(risks) - limit))
+    return lines

@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# ansible-test sanity needs the collection at .../ansible_collections/launchready/ops:
+# copy the tracked (and new, unignored) files there and run it in a venv it manages.
+set -euo pipefail
+top=$(cd "$(dirname "$0")/.." && pwd)
+# Outside this git tree: inside it, ansible-test would see only git-tracked paths and skip all.
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+dest="$work/ansible_collections/launchready/ops"
+mkdir -p "$dest"
+cd "$top"
+git ls-files --cached --others --exclude-standard -z | xargs -0 -I{} cp --parents {} "$dest"/
+# A venv of its own: --requirements installs the sanity tests' pinned tools into it, and
+# ansible-test's --venv mode would fetch get-pip from a host that is not a package registry.
+venv="$top/build/sanity-venv"
+if [ ! -x "$venv/bin/ansible-test" ]; then
+  python3 -m venv "$venv"
+  "$venv/bin/pip" install -q "ansible-core==$(sed -n 's/^ansible-core==//p' "$top/requirements.txt")"
+fi
+cd "$dest"
+"$venv/bin/ansible-test" sanity --requirements --python 3.11 --color no "$@"
