@@ -17,5 +17,10 @@ if [ ! -x "$venv/bin/ansible-test" ]; then
   python3 -m venv "$venv"
   "$venv/bin/pip" install -q "ansible-core==$(sed -n 's/^ansible-core==//p' "$top/requirements.txt")"
 fi
+# ansible-test bootstraps pip in each test venv with a get-pip script from a host that is
+# not a package registry; give it the stand-in that uses ensurepip and the index instead.
+pip_version=$(sed -n "s/^ *pip='\([0-9.]*\)',/\1/p" "$venv"/lib/python3*/site-packages/ansible_test/_internal/python_requirements.py)
+cache="$HOME/.ansible/test/cache/get_pip_${pip_version//./_}.py"
+[ -f "$cache" ] || { mkdir -p "$(dirname "$cache")"; cp "$top/scripts/get_pip_standin.py" "$cache"; }
 cd "$dest"
 "$venv/bin/ansible-test" sanity --requirements --python 3.11 --color no "$@"

@@ -7,13 +7,11 @@ from __future__ import annotations
 
 import typing as t
 
-from ansible_collections.launchready.ops.plugins.module_utils import check_registry
+# Importing a family registers its checks.
+from ansible_collections.launchready.ops.plugins.module_utils import check_registry, checks_dns, checks_http, checks_tls
 from ansible_collections.launchready.ops.plugins.module_utils import site as site_mod
 
-# Importing a family registers its checks.
-from ansible_collections.launchready.ops.plugins.module_utils import checks_dns  # noqa: F401
-from ansible_collections.launchready.ops.plugins.module_utils import checks_http  # noqa: F401
-from ansible_collections.launchready.ops.plugins.module_utils import checks_tls  # noqa: F401
+FAMILY_MODULES = (checks_dns, checks_http, checks_tls)
 
 DEFAULT_FAMILIES = ("dns.", "http.", "tls.")
 

@@ -36,6 +36,13 @@ def registered() -> dict:
     return dict(_REGISTRY)
 
 
+class _Failure:
+    """A memoized exception, raised again for every caller of the same key."""
+
+    def __init__(self, exc: Exception) -> None:
+        self.exc = exc
+
+
 class Probes:
     """A per-run memo shared by all checks of one site; safe across threads.
 
@@ -51,7 +58,7 @@ class Probes:
     def memo(self, key: t.Hashable, fn: t.Callable[[], t.Any]) -> t.Any:
         with self._lock:
             if key in self._values:
-                return self._values[key]
+                return self._unwrap(self._values[key])
             event = self._pending.get(key)
             owner = event is None
             if owner:
@@ -59,15 +66,23 @@ class Probes:
         if not owner:
             event.wait()
             with self._lock:
-                return self._values[key]
+                return self._unwrap(self._values[key])
+        value: t.Any = _Failure(RuntimeError("interrupted"))
         try:
             value = fn()
-        except BaseException as exc:  # cache the failure too: retrying would just wait again
-            value = exc
-        with self._lock:
-            self._values[key] = value
-            del self._pending[key]
-        event.set()
+        except Exception as exc:  # cache the failure too: every caller sees the same error
+            value = _Failure(exc)
+        finally:
+            with self._lock:
+                self._values[key] = value
+                del self._pending[key]
+            event.set()
+        return self._unwrap(value)
+
+    @staticmethod
+    def _unwrap(value: t.Any) -> t.Any:
+        if isinstance(value, _Failure):
+            raise value.exc
         return value
 
 

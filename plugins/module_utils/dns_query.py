@@ -114,7 +114,7 @@ def query(name: str, rdtype: str, server: Resolver, timeout: float) -> Answer:
         # NXDOMAIN answer still carries the chain up to the missing name.
         current = qname
         found = []
-        for _ in range(MAX_CNAME_HOPS + 1):
+        for _walk in range(MAX_CNAME_HOPS + 1):
             rrset = response.get_rrset(response.answer, current, dns.rdataclass.IN, want)
             if rrset is not None:
                 found = sorted(r.to_text() for r in rrset)

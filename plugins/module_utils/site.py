@@ -77,7 +77,7 @@ def parse_resolver(text: str, var: str = "launch_resolvers") -> Resolver:
     _need(isinstance(text, str) and text, "%s entries must be 'addr' or 'addr:port', got %r" % (var, text))
     addr, port = text, 53
     if text.startswith("["):
-        addr, _, rest = text[1:].partition("]")
+        addr, _sep, rest = text[1:].partition("]")
         if rest.startswith(":"):
             port = rest[1:]
     elif text.count(":") == 1:
@@ -87,7 +87,7 @@ def parse_resolver(text: str, var: str = "launch_resolvers") -> Resolver:
         port = int(port)
         _need(0 < port < 65536, "")
     except (ValueError, SiteError):
-        raise SiteError("%s entries must be 'addr' or 'addr:port' with an IP address, got %r" % (var, text))
+        raise SiteError("%s entries must be 'addr' or 'addr:port' with an IP address, got %r" % (var, text)) from None
     return Resolver(addr, port)
 
 
@@ -110,7 +110,7 @@ def from_vars(variables: dict) -> Site:
             try:
                 ipaddress.ip_address(a)
             except ValueError:
-                raise SiteError("launch_expected_addresses[%s] holds %r, which is not an IP address" % (name, a))
+                raise SiteError("launch_expected_addresses[%s] holds %r, which is not an IP address" % (name, a)) from None
         expected_clean[_hostname(name, "launch_expected_addresses")] = addrs
 
     resolvers = [parse_resolver(r) for r in _string_list(variables.get("launch_resolvers"), "launch_resolvers")]
@@ -132,7 +132,7 @@ def from_vars(variables: dict) -> Site:
         timeout = float(timeout)
         _need(timeout > 0, "")
     except (TypeError, ValueError, SiteError):
-        raise SiteError("launch_timeout must be a positive number of seconds, got %r" % (timeout,))
+        raise SiteError("launch_timeout must be a positive number of seconds, got %r" % (timeout,)) from None
 
     return Site(
         domain=domain,

@@ -14,12 +14,12 @@ version_added: 0.1.0
 description:
   - Runs the Stage 1 checks of the launchready check catalog (C(dns.*), C(http.*), C(tls.*))
     against one site, from the controller, as a customer would reach it.
-  - Names are resolved through O(site.launch_resolvers); every resolved address is probed with
-    SNI and Host set to the name, trusting O(site.launch_ca_bundle) on top of the system store.
+  - Names are resolved through C(launch_resolvers); every resolved address is probed with
+    SNI and Host set to the name, trusting C(launch_ca_bundle) on top of the system store.
   - Every probe has a timeout; a check that cannot finish reports C(error), never C(pass).
   - Runs as an action plugin in the controller process; checks run concurrently.
 author:
-  - launchready.ops developers
+  - launchready.ops developers (@launchready)
 options:
   site:
     description:
@@ -42,8 +42,11 @@ attributes:
     description: The audit only reads; it runs the same in check mode.
   diff_mode:
     support: none
+    description: Nothing on a managed host changes, so there is nothing to diff.
   platform:
+    support: full
     platforms: all
+    description: Runs on the controller only.
 notes:
   - Needs dnspython and cryptography on the controller.
 seealso:

@@ -18,7 +18,7 @@ description:
     report, so every stage adds to one report.
   - Each file is written beside its target and renamed into place, so no reader sees half a report.
 author:
-  - launchready.ops developers
+  - launchready.ops developers (@launchready)
 options:
   site:
     description: The site's apex domain, as shown in the report.
@@ -40,11 +40,14 @@ options:
 attributes:
   check_mode:
     support: full
-    description: In check mode nothing is written; RV(changed) says whether the report would change.
+    description: In check mode nothing is written; the result's C(changed) says whether the report would change.
   diff_mode:
     support: none
+    description: Nothing on a managed host changes, so there is nothing to diff.
   platform:
+    support: full
     platforms: all
+    description: Runs on the controller only.
 seealso:
   - module: launchready.ops.audit_site
 """

@@ -116,8 +116,8 @@ def render_html(report: dict) -> str:
                  "<th>what is wrong</th><th>how to fix</th></tr>%s</table>" % "".join(rows)
                  if rows else "<p>No open risks.</p>")
     checklist_rows = "".join(
-        "<tr class='s-%s'><td>%s</td><td><code>%s</code></td><td>%s</td><td>%s</td></tr>" % (
-            f.status, _STATUS_MARK[f.status], e(f.check), e(f.target), e(f.summary))
+        "<tr class='s-%s'><td>%s</td><td><code>%s</code></td><td>%s</td><td>%s</td></tr>"
+        % (f.status, _STATUS_MARK[f.status], e(f.check), e(f.target), e(f.summary))
         for f in F.checklist(items))
     return (
         "<!doctype html><html lang='en'><head><meta charset='utf-8'>"

@@ -25,7 +25,7 @@ def env() -> dict:
 
 def playbook(*args: str, timeout: float = 600) -> subprocess.CompletedProcess:
     """ansible-playbook ARGS from the repository root; output captured as text."""
-    return subprocess.run(["ansible-playbook", *args], cwd=ROOT, env=env(), capture_output=True,
+    return subprocess.run(["ansible-playbook", *args], cwd=ROOT, check=False, env=env(), capture_output=True,
                           text=True, timeout=timeout)
 
 

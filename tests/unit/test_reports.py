@@ -47,7 +47,7 @@ def test_json_has_the_contract_shape(tmp_path):
 def test_markdown_lists_risks_ranked_then_the_checklist():
     md = reports.render_markdown(reports.build("shop.test", _items()))
     risks = md.split("## Risks")[1].split("## Launch checklist")[0]
-    order = [m for m in re.findall(r"`([a-z]+\.[a-z_]+)`", risks)]
+    order = re.findall(r"`([a-z]+\.[a-z_]+)`", risks)
     assert order == ["tls.cert_expiry", "dns.caa", "http.hsts"]
     assert "**Launch verdict: FAIL**" in md
     assert "- [x] **PASS** `dns.resolves`" in md
