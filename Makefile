@@ -36,7 +36,6 @@ lab-down: setup
 
 demo: lab-up
 	ansible-playbook -i $(LAB_INVENTORY) launchready.ops.audit
-	@$(PY) scripts/summary.py reports
 
 test: setup
 	$(PY) -m pytest tests

@@ -1,0 +1,491 @@
+# -*- coding: utf-8 -*-
+# Copyright: launchready.ops contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Ask one origin address for one URL, and walk redirect chains, as a customer would.
+
+``fetch`` connects to the address it is given (never to whatever the local
+resolver says), with SNI and Host set to the URL's host, so every origin address
+of a site is probed and no /etc/hosts editing is needed.  It never follows a
+redirect and never raises for a network fault: the outcome carries a classified
+``error_kind`` so a check can end as ``error`` with the reason, never as pass.
+
+``follow`` walks a redirect chain hop by hop, resolving each hop's host through
+the site's resolvers; ``variants`` walks http/https x every host x every address.
+Both memoize in the run's ``Probes`` so all http.* checks share the requests.
+
+Plain Python, stdlib only: no Ansible imports.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import dataclasses
+import errno
+import functools
+import http.client
+import ipaddress
+import os
+import socket
+import ssl
+import threading
+import time
+import typing as t
+import urllib.parse
+
+from ansible_collections.launchready.ops.plugins.module_utils import dns_query
+
+MAX_BODY = 512 * 1024
+MAX_HOPS = 10
+REDIRECT_STATUSES = (301, 302, 303, 307, 308)
+USER_AGENT = "launchready.ops/0.1 (+launch audit)"
+
+# error_kind values: the outcome of a fetch that got no complete response.
+TIMEOUT = "timeout"
+REFUSED = "refused"
+RESET = "reset"
+TLS = "tls"
+PROTOCOL = "protocol"
+DNS = "dns"
+UNREACHABLE = "unreachable"  # no route / address not available: a network fault, not the server's answer
+ERROR_KINDS = (TIMEOUT, REFUSED, RESET, TLS, PROTOCOL, DNS, UNREACHABLE)
+
+# Chain outcomes.
+FINAL = "final"        # ended on a response that is not a redirect
+LOOP = "loop"          # a hop pointed back at a URL already visited
+TOO_MANY = "too_many"  # still redirecting after max_hops redirects
+FAILED = "error"       # a hop got no response (error_kind says why)
+
+
+@dataclasses.dataclass
+class Response:
+    """What one request to one address got back; ``error_kind`` is None when a response was read."""
+
+    url: str
+    address: str
+    method: str = "GET"
+    status: int | None = None
+    reason: str = ""
+    headers: list = dataclasses.field(default_factory=list)  # [(name, value)], repeats kept, in order
+    body: bytes = b""
+    body_truncated: bool = False
+    location: str | None = None  # Location resolved against ``url``
+    elapsed_ms: float = 0.0
+    tls_version: str | None = None
+    error_kind: str | None = None
+    error: str = ""
+    tls_verify_message: str | None = None  # OpenSSL's words, e.g. "certificate has expired"
+
+    @property
+    def ok(self) -> bool:
+        return self.error_kind is None
+
+    @property
+    def is_redirect(self) -> bool:
+        return self.ok and self.status in REDIRECT_STATUSES and bool(self.location)
+
+    def header(self, name: str) -> str | None:
+        """The first value of header ``name`` (case-insensitive), or None."""
+        values = self.header_all(name)
+        return values[0] if values else None
+
+    def header_all(self, name: str) -> list:
+        name = name.lower()
+        return [v for k, v in self.headers if k.lower() == name]
+
+    def summary(self) -> dict:
+        """A small, JSON-friendly view for evidence (no body, no headers)."""
+        out = {"url": self.url, "address": self.address, "status": self.status, "location": self.location,
+               "elapsed_ms": self.elapsed_ms}
+        if self.tls_version:
+            out["tls_version"] = self.tls_version
+        if self.error_kind:
+            out["error_kind"] = self.error_kind
+            out["error"] = self.error
+        return out
+
+    def describe_error(self) -> str:
+        """For a summary: "https://x.test/: timeout at 127.0.0.5: no complete answer within 1.0 s"."""
+        return "%s: %s at %s: %s" % (self.url, self.error_kind, self.address, self.error)
+
+
+# --- one request ---------------------------------------------------------------------------------
+
+@functools.lru_cache(maxsize=32)
+def _context(ca_bundle: str | None, verify: bool, _stamp: float) -> ssl.SSLContext:
+    # Building a context reads the whole system store (tens of ms): share one per bundle
+    # version; SSLContext is safe to use from many threads.
+    ctx = ssl.create_default_context()
+    if ca_bundle:
+        ctx.load_verify_locations(cafile=ca_bundle)
+    if not verify:
+        ctx.check_hostname = False
+        ctx.verify_mode = ssl.CERT_NONE
+    ctx.set_alpn_protocols(["http/1.1"])
+    return ctx
+
+
+def ssl_context(ca_bundle: str | None, verify: bool = True) -> ssl.SSLContext:
+    """The system store plus ``ca_bundle`` (PEM path), cached until the bundle file changes."""
+    stamp = 0.0
+    if ca_bundle:
+        try:
+            stamp = os.stat(ca_bundle).st_mtime
+        except OSError:
+            stamp = -1.0  # load_verify_locations will raise with the path in the message
+    return _context(ca_bundle, bool(verify), stamp)
+
+
+def _host_header(host: str, port: int, scheme: str) -> str:
+    shown = "[%s]" % host if ":" in host else host
+    default = 443 if scheme == "https" else 80
+    return shown if port == default else "%s:%d" % (shown, port)
+
+
+def _request_bytes(method: str, target: str, headers: dict) -> bytes:
+    lines = ["%s %s HTTP/1.1" % (method, target)]
+    for name, value in headers.items():
+        if any(c in str(name) + str(value) for c in "\r\n\0"):
+            raise ValueError("header %r holds a line break" % name)
+        lines.append("%s: %s" % (name, value))
+    return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
+
+
+def _classify(exc: BaseException, deadline_hit: bool, timeout: float) -> tuple:
+    """(error_kind, message, tls_verify_message) for an exception raised by a fetch."""
+    if deadline_hit or isinstance(exc, (socket.timeout, TimeoutError)):
+        return TIMEOUT, "no complete answer within %.1f s" % timeout, None
+    if isinstance(exc, ssl.SSLCertVerificationError):
+        message = exc.verify_message or str(exc)
+        return TLS, "certificate verify failed: %s" % message, message
+    if isinstance(exc, ConnectionRefusedError):
+        return REFUSED, "connection refused", None
+    if isinstance(exc, http.client.RemoteDisconnected):
+        return RESET, "the server closed the connection without a response", None
+    if isinstance(exc, (ConnectionResetError, BrokenPipeError, ConnectionAbortedError)):
+        return RESET, "connection reset by the server", None
+    if isinstance(exc, ssl.SSLEOFError):
+        return RESET, "the server closed the connection during the TLS handshake", None
+    if isinstance(exc, ssl.SSLError):
+        return TLS, "TLS failure: %s" % (exc.reason or exc), None
+    if isinstance(exc, socket.gaierror):
+        return DNS, "name resolution failed: %s" % exc, None
+    if isinstance(exc, http.client.IncompleteRead):
+        return RESET, "the server closed the connection mid-body (%d bytes read)" % len(exc.partial), None
+    if isinstance(exc, http.client.HTTPException):
+        return PROTOCOL, "not a valid HTTP response: %s: %s" % (type(exc).__name__, exc), None
+    if isinstance(exc, OSError) and exc.errno in (errno.ENETUNREACH, errno.EHOSTUNREACH, errno.EADDRNOTAVAIL):
+        return UNREACHABLE, "%s" % (exc.strerror or exc), None
+    if isinstance(exc, OSError):
+        return RESET, "%s: %s" % (type(exc).__name__, exc), None
+    return PROTOCOL, "%s: %s" % (type(exc).__name__, exc), None
+
+
+def _abort(sock_box: list, fired: threading.Event) -> None:
+    # The deadline passed: shut the socket down under whatever call is blocked on it
+    # (a server trickling one byte a second would otherwise beat every per-call timeout).
+    fired.set()
+    for sock in sock_box:
+        try:
+            socket.socket.shutdown(sock, socket.SHUT_RDWR)
+        except OSError:
+            pass
+
+
+def fetch(url: str, address: str, *, ca_bundle: str | None, timeout: float, method: str = "GET",
+          headers: dict | None = None, max_body: int = MAX_BODY, verify: bool = True) -> Response:
+    """Request ``url`` from ``address`` (IPv4/IPv6 literal) and return what came back; never raises for I/O.
+
+    SNI and Host are the URL's host; certificates are checked against the system
+    store plus ``ca_bundle``. ``timeout`` bounds the whole fetch (connect, TLS,
+    request, headers and body). Redirects are reported, never followed.
+    """
+    parts = urllib.parse.urlsplit(url)
+    scheme = parts.scheme.lower()
+    if scheme not in ("http", "https") or not parts.hostname:
+        return Response(url=url, address=address, method=method, error_kind=PROTOCOL,
+                        error="not an http(s) URL: %r" % url)
+    host = parts.hostname
+    try:
+        port = parts.port or (443 if scheme == "https" else 80)
+    except ValueError:
+        return Response(url=url, address=address, method=method, error_kind=PROTOCOL, error="bad port in %r" % url)
+    target = parts.path or "/"
+    if parts.query:
+        target += "?" + parts.query
+
+    response = Response(url=url, address=address, method=method)
+    started = time.monotonic()
+    deadline = started + timeout
+    fired = threading.Event()
+    sock_box: list = []
+    watchdog = threading.Timer(timeout, _abort, args=(sock_box, fired))
+    watchdog.daemon = True
+    watchdog.start()
+
+    def remaining() -> float:
+        left = deadline - time.monotonic()
+        if left <= 0:
+            raise socket.timeout("deadline passed")
+        return left
+
+    resp = None
+    try:
+        ctx = ssl_context(ca_bundle, verify) if scheme == "https" else None
+        raw = socket.create_connection((address, port), timeout=remaining())
+        sock_box.append(raw)
+        sock = raw
+        if ctx is not None:
+            raw.settimeout(remaining())
+            # IP literals are not sent as SNI (RFC 6066); ssl then matches IP SANs.
+            sock = ctx.wrap_socket(raw, server_hostname=host, do_handshake_on_connect=False)
+            sock_box.append(sock)  # wrap_socket took over the descriptor: the watchdog needs the new object
+            sock.do_handshake()
+            response.tls_version = sock.version()
+        send = {"Host": _host_header(host, port, scheme), "User-Agent": USER_AGENT, "Accept": "*/*",
+                "Accept-Encoding": "identity", "Connection": "close"}
+        for name, value in (headers or {}).items():
+            for known in [k for k in send if k.lower() == name.lower()]:
+                del send[known]
+            send[name] = value
+        sock.settimeout(remaining())
+        sock.sendall(_request_bytes(method, target, send))
+        sock.settimeout(remaining())
+        resp = http.client.HTTPResponse(sock, method=method)
+        resp.begin()
+        response.status, response.reason = resp.status, resp.reason
+        response.headers = list(resp.getheaders())
+        location = resp.getheader("Location")
+        if location:
+            response.location = urllib.parse.urljoin(url, location.strip())
+        chunks, size = [], 0
+        while size < max_body:
+            sock.settimeout(remaining())
+            chunk = resp.read(min(65536, max_body - size))
+            if not chunk:
+                break
+            chunks.append(chunk)
+            size += len(chunk)
+        else:
+            sock.settimeout(remaining())
+            response.body_truncated = bool(resp.read(1))
+        response.body = b"".join(chunks)
+    except Exception as exc:  # every fault becomes a classified outcome, never an exception
+        kind, message, verify_message = _classify(exc, fired.is_set(), timeout)
+        response.error_kind, response.error, response.tls_verify_message = kind, message, verify_message
+    finally:
+        watchdog.cancel()
+        if resp is not None:
+            resp.close()
+        for sock in reversed(sock_box):
+            try:
+                sock.close()
+            except OSError:
+                pass
+        response.elapsed_ms = round((time.monotonic() - started) * 1000, 1)
+    return response
+
+
+# --- chains ---------------------------------------------------------------------------------------
+
+@dataclasses.dataclass
+class Hop:
+    url: str
+    address: str | None
+    response: Response | None = None  # None when the host did not resolve
+    error_kind: str | None = None
+    error: str = ""
+
+    @property
+    def status(self) -> int | None:
+        return self.response.status if self.response else None
+
+    @property
+    def location(self) -> str | None:
+        return self.response.location if self.response else None
+
+    @property
+    def scheme(self) -> str:
+        return urllib.parse.urlsplit(self.url).scheme.lower()
+
+    @property
+    def host(self) -> str:
+        return (urllib.parse.urlsplit(self.url).hostname or "").lower()
+
+    def to_dict(self) -> dict:
+        out = {"url": self.url, "address": self.address, "status": self.status, "location": self.location}
+        if self.error_kind:
+            out["error_kind"] = self.error_kind
+            out["error"] = self.error
+        return out
+
+
+@dataclasses.dataclass
+class Chain:
+    """A redirect chain from ``start``: every hop in order, and how it ended."""
+
+    start: str
+    address: str | None  # the address of the first hop
+    hops: list = dataclasses.field(default_factory=list)
+    outcome: str = FINAL
+    detail: str = ""
+
+    @property
+    def final(self) -> Hop | None:
+        return self.hops[-1] if self.hops else None
+
+    @property
+    def redirects(self) -> int:
+        """How many hops answered with a redirect."""
+        return sum(1 for h in self.hops if h.response is not None and h.response.is_redirect)
+
+    @property
+    def failed_hop(self) -> Hop | None:
+        return self.hops[-1] if self.outcome == FAILED and self.hops else None
+
+    def responses(self) -> list:
+        return [h.response for h in self.hops if h.response is not None and h.response.ok]
+
+    def to_dict(self) -> dict:
+        out = {"start": self.start, "address": self.address, "outcome": self.outcome,
+               "hops": [h.to_dict() for h in self.hops]}
+        if self.detail:
+            out["detail"] = self.detail
+        return out
+
+
+def _memo(probes: t.Any, key: t.Hashable, fn: t.Callable[[], t.Any]) -> t.Any:
+    value = probes.memo(key, fn)
+    if isinstance(value, BaseException):  # Probes caches failures as values: raise them again
+        raise value
+    return value
+
+
+def _normal(url: str) -> str:
+    parts = urllib.parse.urlsplit(url)
+    host = (parts.hostname or "").lower()
+    scheme = parts.scheme.lower()
+    port = parts.port or (443 if scheme == "https" else 80)
+    return "%s://%s:%d%s%s" % (scheme, host, port, parts.path or "/", "?" + parts.query if parts.query else "")
+
+
+def fetch_cached(site: t.Any, probes: t.Any, url: str, address: str, method: str = "GET") -> Response:
+    """``fetch`` with the site's CA bundle and timeout, once per run for (method, url, address)."""
+    return _memo(probes, ("http.fetch", method, url, address),
+                 lambda: fetch(url, address, method=method, ca_bundle=site.ca_bundle, timeout=site.timeout))
+
+
+def resolve_host(site: t.Any, probes: t.Any, host: str) -> tuple:
+    """(addresses, error sentence or "") for ``host`` through the site's resolvers; IP literals as is."""
+    try:
+        ipaddress.ip_address(host)
+        return [host], ""
+    except ValueError:
+        pass
+    result = dns_query.resolve_cached(site, probes, host)
+    if isinstance(result, BaseException):  # Probes caches failures as values
+        raise result
+    if result["addresses"]:
+        return list(result["addresses"]), ""
+    problems = sorted({"%s %s at %s%s" % (a.rdtype, a.status, a.server, " (%s)" % a.detail if a.detail else "")
+                       for a in result["answers"]})
+    return [], "%s does not resolve: %s" % (host, "; ".join(problems) or "no resolver configured")
+
+
+def follow(site: t.Any, probes: t.Any, url: str, max_hops: int = MAX_HOPS, address: str | None = None) -> Chain:
+    """Walk the redirect chain from ``url``; ``address`` pins the first hop (else the first resolved address).
+
+    Later hops stay on the same address while the next host still resolves to it
+    (so one chain follows one origin), otherwise take the host's first address.
+    """
+    return _memo(probes, ("http.follow", url, address, max_hops),
+                 lambda: _follow(site, probes, url, max_hops, address))
+
+
+def _follow(site: t.Any, probes: t.Any, url: str, max_hops: int, address: str | None) -> Chain:
+    chain = Chain(start=url, address=address)
+    seen: set = set()
+    current, pinned = url, address
+    while True:
+        host = (urllib.parse.urlsplit(current).hostname or "").lower()
+        if pinned is None:
+            addrs, problem = resolve_host(site, probes, host)
+            if not addrs:
+                chain.hops.append(Hop(url=current, address=None, error_kind=DNS, error=problem))
+                chain.outcome, chain.detail = FAILED, problem
+                return chain
+            previous = chain.hops[-1].address if chain.hops else None
+            pinned = previous if previous in addrs else addrs[0]
+        if chain.address is None:
+            chain.address = pinned
+        seen.add(_normal(current))
+        resp = fetch_cached(site, probes, current, pinned)
+        hop = Hop(url=current, address=pinned, response=resp, error_kind=resp.error_kind, error=resp.error)
+        chain.hops.append(hop)
+        if not resp.ok:
+            where = "" if current == url else "%s: " % current
+            chain.outcome, chain.detail = FAILED, "%s%s at %s: %s" % (where, resp.error_kind, pinned, resp.error)
+            return chain
+        if not resp.is_redirect:
+            chain.outcome = FINAL
+            return chain
+        if len(chain.hops) > max_hops:
+            chain.outcome = TOO_MANY
+            chain.detail = "still redirecting after %d redirects" % max_hops
+            return chain
+        nxt = resp.location
+        if urllib.parse.urlsplit(nxt).scheme.lower() not in ("http", "https"):
+            chain.outcome, chain.detail = FINAL, "redirects to a non-http URL %s" % nxt
+            return chain
+        if _normal(nxt) in seen:
+            chain.outcome, chain.detail = LOOP, "%s redirects back to %s" % (current, nxt)
+            return chain
+        current, pinned = nxt, None
+
+
+def _walk_all(site: t.Any, probes: t.Any, starts: list) -> dict:
+    """Walk every (key, url, host) start from every address of host, concurrently: {key: [Chain...]}."""
+    jobs: list = []
+    out: dict = {key: [] for key, _url, _host in starts}
+    for key, url, host in starts:
+        addrs, problem = resolve_host(site, probes, host)
+        if not addrs:
+            out[key].append(Chain(start=url, address=None, outcome=FAILED, detail=problem,
+                                  hops=[Hop(url=url, address=None, error_kind=DNS, error=problem)]))
+        for addr in addrs:
+            jobs.append((key, url, addr))
+    if jobs:
+        with concurrent.futures.ThreadPoolExecutor(max_workers=min(16, len(jobs))) as pool:
+            chains = list(pool.map(lambda job: follow(site, probes, job[1], address=job[2]), jobs))
+        for (key, _url, _addr), chain in zip(jobs, chains, strict=True):
+            out[key].append(chain)
+    return out
+
+
+def _resolve_hosts(site: t.Any, probes: t.Any, hosts: t.Iterable[str]) -> None:
+    # Ask for every host at once so a hanging resolver costs one timeout, not one per host.
+    hosts = list(dict.fromkeys(hosts))
+    with concurrent.futures.ThreadPoolExecutor(max_workers=max(1, min(8, len(hosts)))) as pool:
+        list(pool.map(lambda h: resolve_host(site, probes, h), hosts))
+
+
+def variants(site: t.Any, probes: t.Any) -> dict:
+    """Every variant (scheme x configured host) walked from every address of the host.
+
+    {("http"|"https", host): [Chain per address]}; computed once per run.
+    """
+    def compute() -> dict:
+        _resolve_hosts(site, probes, list(site.hosts) + [site.canonical_host])
+        starts = [((scheme, host), "%s://%s/" % (scheme, host), host)
+                  for host in site.hosts for scheme in ("http", "https")]
+        return _walk_all(site, probes, starts)
+    return _memo(probes, ("http.variants",), compute)
+
+
+def route_chains(site: t.Any, probes: t.Any, scheme: str = "https") -> dict:
+    """Every configured route on the canonical host, from every canonical address: {path: [Chain...]}."""
+    def compute() -> dict:
+        host = site.canonical_host
+        paths = list(dict.fromkeys(["/"] + list(site.routes.values())))
+        starts = [(path, "%s://%s%s" % (scheme, host, path), host) for path in paths]
+        return _walk_all(site, probes, starts)
+    return _memo(probes, ("http.routes", scheme), compute)
