@@ -1,0 +1,459 @@
+"""The demo shop: the application the lab puts behind its edge, as a founder would ship it.
+
+Routes: ``/`` storefront (loads the built, content-hashed bundle named in the manifest),
+``/login`` (GET form, POST sets the session cookie), ``/account``, ``/cart``, ``/checkout``,
+``/api/checkout`` (POST JSON, stores the order in SQLite), ``/api/chat`` (POST JSON, asks
+the vendor API within a time budget), ``/healthz``, ``/version`` and ``/metrics``.
+
+Every response carries ``X-Request-ID``: the one the edge sent when it is well formed,
+a fresh one otherwise; every log line about a request holds it. Log lines never hold
+e-mail addresses, phone or card numbers: a logging filter redacts them as a last line of
+defence, and request bodies and query strings are never logged in the first place.
+
+Run: ``python app.py --config config.json`` (see ``DEFAULTS`` for the keys).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import html
+import json
+import logging
+import os
+import re
+import secrets
+import sqlite3
+import sys
+import time
+import uuid
+
+import aiohttp
+from aiohttp import web
+
+LOG = logging.getLogger("shop")
+
+DEFAULTS = {
+    "host": "127.0.0.1",
+    "port": 8081,
+    "db": "shop.db",
+    "static_dir": "static",
+    "release": "dev",
+    "commit": "unknown",
+    "vendor_url": "http://127.0.0.1:8082/v1/chat",
+    # The chatbot's whole budget for one vendor call, in seconds.
+    "chat_timeout": 3.0,
+    # The status the chatbot answers with when the vendor blows the budget.
+    "chat_timeout_status": 504,
+}
+
+CATALOG = {
+    "tee": {"name": "Launch tee", "price_cents": 2500},
+    "mug": {"name": "Ship-it mug", "price_cents": 1400},
+    "cap": {"name": "48-hour cap", "price_cents": 1900},
+}
+
+_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{8,128}$")
+_PII = (
+    (re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}"), "[email]"),
+    # "+1 555 123 4567", "+4915112345678", "(555) 123-4567", "555-123-4567"; not IPs, dates or ids.
+    (re.compile(r"(?<![\w.:/+-])(?:\+\d[\d -]{6,17}\d|\(?\d{3}\)?[ -]\d{3}[ -]\d{4})(?![\w.:/-])"), "[phone]"),
+    (re.compile(r"\b\d(?:[ -]?\d){12,18}\b"), "[card]"),
+)
+_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
+
+CONFIG = web.AppKey("config", dict)
+DB = web.AppKey("db", sqlite3.Connection)
+DB_LOCK = web.AppKey("db_lock", asyncio.Lock)
+HTTP = web.AppKey("http", aiohttp.ClientSession)
+METRICS = web.AppKey("metrics", "Metrics")
+SESSIONS = web.AppKey("sessions", dict)
+MANIFEST = web.AppKey("manifest", dict)
+
+
+def redact(text: str) -> str:
+    for pattern, label in _PII:
+        text = pattern.sub(label, text)
+    return text
+
+
+class RedactingFilter(logging.Filter):
+    """Last line of defence: no e-mail, phone or card number reaches a log file."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        clean = redact(message)
+        if clean != message:
+            record.msg, record.args = clean, None
+        return True
+
+
+class Metrics:
+    """Just enough of a Prometheus client: counters and one latency histogram per route."""
+
+    def __init__(self) -> None:
+        self.started = time.time()
+        self.requests: dict[tuple[str, str, int], int] = {}
+        self.latency: dict[str, list] = {}
+        self.counters: dict[tuple[str, tuple], int] = {}
+
+    def observe(self, method: str, route: str, status: int, seconds: float) -> None:
+        key = (method, route, status)
+        self.requests[key] = self.requests.get(key, 0) + 1
+        hist = self.latency.setdefault(route, [[0] * len(_BUCKETS), 0, 0.0])
+        for i, bound in enumerate(_BUCKETS):
+            if seconds <= bound:
+                hist[0][i] += 1
+        hist[1] += 1
+        hist[2] += seconds
+
+    def inc(self, name: str, **labels: str) -> None:
+        key = (name, tuple(sorted(labels.items())))
+        self.counters[key] = self.counters.get(key, 0) + 1
+
+    def render(self, config: dict) -> str:
+        out = [
+            "# HELP shop_build_info The release and commit this process serves.",
+            "# TYPE shop_build_info gauge",
+            'shop_build_info{release="%s",commit="%s"} 1' % (_label(config["release"]), _label(config["commit"])),
+            "# HELP process_start_time_seconds Start time of the process since the epoch.",
+            "# TYPE process_start_time_seconds gauge",
+            "process_start_time_seconds %.3f" % self.started,
+            "# HELP http_requests_total HTTP requests answered, by method, route and status.",
+            "# TYPE http_requests_total counter",
+        ]
+        for (method, route, status), count in sorted(self.requests.items()):
+            out.append('http_requests_total{method="%s",route="%s",status="%d"} %d'
+                       % (method, _label(route), status, count))
+        out += ["# HELP http_request_duration_seconds Time to answer, by route.",
+                "# TYPE http_request_duration_seconds histogram"]
+        for route, (buckets, count, total) in sorted(self.latency.items()):
+            for bound, n in zip(_BUCKETS, buckets, strict=True):
+                out.append('http_request_duration_seconds_bucket{route="%s",le="%s"} %d' % (_label(route), bound, n))
+            out.append('http_request_duration_seconds_bucket{route="%s",le="+Inf"} %d' % (_label(route), count))
+            out.append('http_request_duration_seconds_sum{route="%s"} %.6f' % (_label(route), total))
+            out.append('http_request_duration_seconds_count{route="%s"} %d' % (_label(route), count))
+        names = sorted({key[0] for key in self.counters})
+        for name in names:
+            out += ["# HELP %s Shop events." % name, "# TYPE %s counter" % name]
+            for (cname, labels), count in sorted(self.counters.items()):
+                if cname == name:
+                    text = ",".join('%s="%s"' % (k, _label(v)) for k, v in labels)
+                    out.append("%s{%s} %d" % (name, text, count) if text else "%s %d" % (name, count))
+        return "\n".join(out) + "\n"
+
+
+def _label(value: object) -> str:
+    return str(value).replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
+
+
+# --- request plumbing -------------------------------------------------------------------------
+
+def request_id(request: web.Request) -> str:
+    return request.get("request_id", "-")
+
+
+@web.middleware
+async def request_context(request: web.Request, handler):
+    """Request id in and out, one access log line, metrics; unexpected errors become a JSON 500."""
+    incoming = request.headers.get("X-Request-ID", "")
+    rid = incoming if _REQUEST_ID.match(incoming) else uuid.uuid4().hex
+    request["request_id"] = rid
+    start = time.monotonic()
+    status = 500
+    try:
+        response = await handler(request)
+        status = response.status
+        response.headers["X-Request-ID"] = rid
+        return response
+    except web.HTTPException as exc:
+        status = exc.status
+        exc.headers["X-Request-ID"] = rid
+        raise
+    except Exception:
+        LOG.exception("rid=%s unhandled error on %s %s", rid, request.method, request.path)
+        return web.json_response({"error": "internal_error", "request_id": rid}, status=500,
+                                 headers={"X-Request-ID": rid})
+    finally:
+        elapsed = time.monotonic() - start
+        route = "unmatched"
+        if request.match_info.route.resource is not None:
+            route = request.match_info.route.resource.canonical
+        request.app[METRICS].observe(request.method, route, status, elapsed)
+        LOG.info("rid=%s %s %s %d %.1fms", rid, request.method, request.path, status, elapsed * 1000)
+
+
+def page(title: str, body: str, request: web.Request) -> web.Response:
+    assets = load_manifest(request.app)
+    css = assets.get("app.css")
+    js = assets.get("app.js")
+    head = '<link rel="stylesheet" href="/static/%s">' % html.escape(css) if css else ""
+    script = '<script src="/static/%s" defer></script>' % html.escape(js) if js else ""
+    text = """<!doctype html>
+<html lang="en">
+<head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<title>%s - Demo Shop</title>%s</head>
+<body>
+<header><h1><a href="/">Demo Shop</a></h1>
+<nav><a href="/cart">Cart (<span id="cart-count">0</span>)</a> | <a href="/account">Account</a> |
+<a href="/login">Log in</a></nav></header>
+<main>%s</main>
+%s
+</body>
+</html>
+""" % (html.escape(title), head, body, script)
+    return web.Response(text=text, content_type="text/html")
+
+
+def load_manifest(app: web.Application) -> dict:
+    """The build manifest, re-read when the build replaced it (a deploy needs no restart)."""
+    path = os.path.join(app[CONFIG]["static_dir"], "manifest.json")
+    cache = app[MANIFEST]
+    try:
+        mtime = os.stat(path).st_mtime_ns
+    except OSError:
+        return {}
+    if cache.get("mtime") != mtime:
+        with open(path, encoding="utf-8") as fh:
+            cache["assets"] = json.load(fh)
+        cache["mtime"] = mtime
+    return cache["assets"]
+
+
+def session_email(request: web.Request) -> str | None:
+    token = request.cookies.get("session", "")
+    session = request.app[SESSIONS].get(token)
+    return session["email"] if session else None
+
+
+# --- pages ------------------------------------------------------------------------------------
+
+async def storefront(request: web.Request) -> web.Response:
+    cards = "".join(
+        '<div class="product"><h2>%s</h2><p>$%.2f</p><button data-add="%s">Add to cart</button></div>'
+        % (html.escape(item["name"]), item["price_cents"] / 100, sku)
+        for sku, item in CATALOG.items())
+    body = """<section class="products">%s</section>
+<p><a href="/checkout">Go to checkout</a></p>
+<form id="chat"><label>Ask us anything <input name="message" autocomplete="off"></label>
+<button>Send</button></form><p id="chat-reply"></p>""" % cards
+    return page("Storefront", body, request)
+
+
+LOGIN_FORM = """<form method="post" action="/login">
+<p><label>E-mail <input type="email" name="email" required autocomplete="username"></label></p>
+<p><label>Password <input type="password" name="password" required autocomplete="current-password"></label></p>
+<p><button>Log in</button></p></form>"""
+
+
+async def login_form(request: web.Request) -> web.Response:
+    return page("Log in", LOGIN_FORM, request)
+
+
+async def login(request: web.Request) -> web.StreamResponse:
+    form = await request.post()
+    email = str(form.get("email", "")).strip()
+    password = str(form.get("password", ""))
+    if "@" not in email or not password:
+        response = page("Log in", '<p role="alert">Enter your e-mail and password.</p>' + LOGIN_FORM, request)
+        response.set_status(400)
+        return response
+    token = secrets.token_urlsafe(32)
+    request.app[SESSIONS][token] = {"email": email, "created": time.time()}
+    request.app[METRICS].inc("shop_logins_total")
+    LOG.info("rid=%s login ok", request_id(request))
+    response = web.Response(status=303, headers={"Location": "/account"})
+    response.set_cookie("session", token, path="/", secure=True, httponly=True, samesite="Lax")
+    return response
+
+
+async def account(request: web.Request) -> web.StreamResponse:
+    email = session_email(request)
+    if email is None:
+        raise web.HTTPSeeOther("/login")
+    return page("Account", "<p>Signed in as %s.</p>" % html.escape(email), request)
+
+
+async def cart_page(request: web.Request) -> web.Response:
+    return page("Cart", '<p>Your cart lives in this browser.</p><p><a href="/checkout">Checkout</a></p>', request)
+
+
+async def checkout_page(request: web.Request) -> web.Response:
+    return page("Checkout", '<button id="checkout">Place order</button><p id="status"></p>', request)
+
+
+# --- API --------------------------------------------------------------------------------------
+
+def _order_lines(body: object) -> list[dict]:
+    if not isinstance(body, dict) or not isinstance(body.get("items"), list) or not body["items"]:
+        raise ValueError("items must be a non-empty list of {sku, qty}")
+    lines = []
+    for item in body["items"]:
+        if not isinstance(item, dict) or item.get("sku") not in CATALOG:
+            raise ValueError("unknown sku; known: %s" % ", ".join(sorted(CATALOG)))
+        qty = item.get("qty", 1)
+        if not isinstance(qty, int) or isinstance(qty, bool) or not 1 <= qty <= 99:
+            raise ValueError("qty must be an integer from 1 to 99")
+        lines.append({"sku": item["sku"], "qty": qty, "price_cents": CATALOG[item["sku"]]["price_cents"]})
+    return lines
+
+
+async def api_checkout(request: web.Request) -> web.Response:
+    try:
+        body = await request.json()
+        lines = _order_lines(body)
+    except ValueError as exc:
+        return web.json_response({"error": "bad_request", "detail": str(exc)}, status=400)
+    total = sum(line["qty"] * line["price_cents"] for line in lines)
+    email = body.get("email") if isinstance(body.get("email"), str) else session_email(request)
+    rid = request_id(request)
+
+    def insert() -> int:
+        with request.app[DB]:
+            cur = request.app[DB].execute(
+                "INSERT INTO orders (created_at, request_id, email, items, total_cents) VALUES (?, ?, ?, ?, ?)",
+                (time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), rid, email, json.dumps(lines), total))
+            return int(cur.lastrowid)
+
+    async with request.app[DB_LOCK]:
+        order_id = await asyncio.to_thread(insert)
+    request.app[METRICS].inc("shop_orders_total")
+    LOG.info("rid=%s order %d stored, %d lines, total %d cents", rid, order_id, len(lines), total)
+    return web.json_response({"order_id": order_id, "total_cents": total}, status=201)
+
+
+async def api_chat(request: web.Request) -> web.Response:
+    try:
+        body = await request.json()
+    except ValueError:
+        body = None
+    if not isinstance(body, dict) or not isinstance(body.get("message"), str) or not body["message"].strip():
+        return web.json_response({"error": "bad_request", "detail": "message must be a non-empty string"}, status=400)
+    config = request.app[CONFIG]
+    rid = request_id(request)
+    budget = float(config["chat_timeout"])
+    start = time.monotonic()
+    try:
+        async with request.app[HTTP].post(
+                config["vendor_url"], json={"message": body["message"]}, headers={"X-Request-ID": rid},
+                timeout=aiohttp.ClientTimeout(total=budget)) as resp:
+            if resp.status != 200:
+                raise aiohttp.ClientResponseError(resp.request_info, resp.history, status=resp.status)
+            answer = await resp.json()
+    except asyncio.TimeoutError:
+        request.app[METRICS].inc("shop_chat_vendor_errors_total", reason="timeout")
+        LOG.warning("rid=%s chat vendor timed out after %.1fs", rid, time.monotonic() - start)
+        return web.json_response(
+            {"error": "vendor_timeout", "reply": "Our assistant is busy right now. Please try again in a minute."},
+            status=int(config["chat_timeout_status"]))
+    except (aiohttp.ClientError, ValueError) as exc:
+        request.app[METRICS].inc("shop_chat_vendor_errors_total", reason="error")
+        LOG.warning("rid=%s chat vendor failed: %s", rid, type(exc).__name__)
+        return web.json_response(
+            {"error": "vendor_unavailable", "reply": "Our assistant is unavailable right now."}, status=502)
+    request.app[METRICS].inc("shop_chat_replies_total")
+    return web.json_response({"reply": str(answer.get("reply", "")), "source": "vendor"})
+
+
+async def healthz(request: web.Request) -> web.Response:
+    try:
+        request.app[DB].execute("SELECT 1").fetchone()
+    except sqlite3.Error:
+        return web.json_response({"status": "fail", "db": "unavailable"}, status=503)
+    return web.json_response({"status": "ok"})
+
+
+async def version(request: web.Request) -> web.Response:
+    config = request.app[CONFIG]
+    return web.json_response({"release": config["release"], "commit": config["commit"],
+                              "assets": load_manifest(request.app)})
+
+
+async def metrics(request: web.Request) -> web.Response:
+    return web.Response(text=request.app[METRICS].render(request.app[CONFIG]),
+                        content_type="text/plain", charset="utf-8", headers={"Cache-Control": "no-store"})
+
+
+# --- application ------------------------------------------------------------------------------
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS orders (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    created_at TEXT NOT NULL,
+    request_id TEXT NOT NULL,
+    email TEXT,
+    items TEXT NOT NULL,
+    total_cents INTEGER NOT NULL
+);
+"""
+
+
+def open_db(path: str) -> sqlite3.Connection:
+    db = sqlite3.connect(path, check_same_thread=False, timeout=5)
+    db.execute("PRAGMA journal_mode=WAL")
+    db.executescript(SCHEMA)
+    return db
+
+
+async def _client(app: web.Application):
+    app[HTTP] = aiohttp.ClientSession()
+    yield
+    await app[HTTP].close()
+    app[DB].close()
+
+
+def make_app(config: dict) -> web.Application:
+    app = web.Application(middlewares=[request_context], client_max_size=64 * 1024)
+    app[CONFIG] = config
+    app[DB] = open_db(config["db"])
+    app[DB_LOCK] = asyncio.Lock()
+    app[METRICS] = Metrics()
+    app[SESSIONS] = {}
+    app[MANIFEST] = {}
+    app.cleanup_ctx.append(_client)
+    app.router.add_get("/", storefront)
+    app.router.add_get("/login", login_form)
+    app.router.add_post("/login", login)
+    app.router.add_get("/account", account)
+    app.router.add_get("/cart", cart_page)
+    app.router.add_get("/checkout", checkout_page)
+    app.router.add_post("/api/checkout", api_checkout)
+    app.router.add_post("/api/chat", api_chat)
+    app.router.add_get("/healthz", healthz)
+    app.router.add_get("/version", version)
+    app.router.add_get("/metrics", metrics)
+    if os.path.isdir(config["static_dir"]):
+        app.router.add_static("/static/", config["static_dir"])
+    return app
+
+
+def load_config(path: str | None) -> dict:
+    config = dict(DEFAULTS)
+    if path:
+        with open(path, encoding="utf-8") as fh:
+            config.update(json.load(fh))
+    return config
+
+
+def setup_logging() -> None:
+    handler = logging.StreamHandler(sys.stdout)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(name)s %(levelname)s %(message)s"))
+    handler.addFilter(RedactingFilter())
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(logging.INFO)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description="The demo shop.")
+    parser.add_argument("--config", help="JSON file with the keys of DEFAULTS")
+    args = parser.parse_args()
+    setup_logging()
+    config = load_config(args.config)
+    LOG.info("starting release %s (commit %s) on %s:%s", config["release"], config["commit"],
+             config["host"], config["port"])
+    web.run_app(make_app(config), host=config["host"], port=int(config["port"]), access_log=None, print=None)
+
+
+if __name__ == "__main__":
+    main()
