@@ -5,7 +5,7 @@ set -euo pipefail
 # binary -> package
 declare -A need=(
   [knotd]=knot [knotc]=knot [kdig]=knot-dnsutils [pebble]=pebble [nginx]=nginx
-  [testssl]=testssl.sh [sslscan]=sslscan [wrk]=wrk [hey]=hey [git]=git
+  [testssl]=testssl.sh [sslscan]=sslscan [wrk]=wrk [hey]=hey [git]=git [shellcheck]=shellcheck
 )
 missing=()
 for bin in "${!need[@]}"; do

@@ -38,14 +38,14 @@ class _Verdicts:
         self.items.append((status, sentence, evidence))
 
     def status(self) -> str:
-        return min((s for s, _, _ in self.items), key=_SEVERITY.__getitem__, default=F.ERROR)
+        return min((item[0] for item in self.items), key=_SEVERITY.__getitem__, default=F.ERROR)
 
     def summary(self, if_empty: str) -> str:
         if not self.items:
             return if_empty
         worst = self.status()
-        sentences = list(dict.fromkeys(s for st, s, _ in self.items if st == worst))
-        others = len(list(dict.fromkeys(s for st, s, _ in self.items if st not in (worst, F.PASS))))
+        sentences = list(dict.fromkeys(item[1] for item in self.items if item[0] == worst))
+        others = len(list(dict.fromkeys(item[1] for item in self.items if item[0] not in (worst, F.PASS))))
         text = sentences[0]
         if len(sentences) > 1:
             text += " (and %d more like it)" % (len(sentences) - 1)
@@ -335,7 +335,7 @@ def https_only(site, probes) -> list:
     out = []
     for host in site.hosts:
         verdicts = _Verdicts()
-        chains = [c for c in _chains_for(site, probes, host, schemes=("http",), routes=True)]
+        chains = list(_chains_for(site, probes, host, schemes=("http",), routes=True))
         for resp in _responses_on(chains, host, scheme="http"):
             if 200 <= resp.status < 300 and resp.body:
                 verdicts.add(F.FAIL, "%s serves %d with %s%d bytes of content over plain http"
@@ -511,11 +511,11 @@ _FLAG_NAMES = {"secure": "Secure", "httponly": "HttpOnly"}
 
 def parse_set_cookie(value: str) -> dict:
     """Name and attributes of one Set-Cookie header; the value is never kept (it may be a secret)."""
-    first, _, rest = value.partition(";")
+    first, _sep, rest = value.partition(";")
     name = first.partition("=")[0].strip()
     attrs = {}
     for part in rest.split(";"):
-        key, _, val = part.strip().partition("=")
+        key, _sep, val = part.strip().partition("=")
         if key:
             attrs[key.strip().lower()] = val.strip()
     return {"name": name, "secure": "secure" in attrs, "httponly": "httponly" in attrs,

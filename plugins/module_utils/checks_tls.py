@@ -169,7 +169,7 @@ def _per_host(spec: F.CheckSpec, site: t.Any, probes: t.Any,
         summary = worst.summary
         if len(items) > 1:
             evidence["addresses"] = {a: v.status for a, v in items}
-            same = sum(1 for _, v in items if v.status == worst.status)
+            same = sum(1 for item in items if item[1].status == worst.status)
             if same == len(items):
                 summary += " (%s at all %d addresses)" % (worst.status, len(items))
             else:

@@ -109,9 +109,9 @@ def render_html(report: dict) -> str:
     e = html.escape
     rows = []
     for n, f in enumerate(risks, 1):
+        cells = (f.status, n, e(f.impact), e(f.status), e(f.check), e(f.target), e(f.summary), e(f.fix))
         rows.append("<tr class='s-%s'><td>%d</td><td>%s</td><td>%s</td><td><code>%s</code></td><td>%s</td>"
-                    "<td>%s</td><td>%s</td></tr>" % (f.status, n, e(f.impact), e(f.status), e(f.check),
-                                                    e(f.target), e(f.summary), e(f.fix)))
+                    "<td>%s</td><td>%s</td></tr>" % cells)
     risk_html = ("<table><tr><th>#</th><th>impact</th><th>status</th><th>check</th><th>target</th>"
                  "<th>what is wrong</th><th>how to fix</th></tr>%s</table>" % "".join(rows)
                  if rows else "<p>No open risks.</p>")

@@ -61,7 +61,7 @@ class FaultServer:
 
     def _accept_loop(self, listener: socket.socket) -> None:
         while not self._stop.is_set():
-            ready, _, _ = select.select([listener], [], [], 0.05)
+            ready = select.select([listener], [], [], 0.05)[0]
             if not ready:
                 continue
             try:

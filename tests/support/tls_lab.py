@@ -60,7 +60,7 @@ class FaultServer:
     def _serve(self) -> None:
         last_drip = time.monotonic()
         while not self._stop.is_set():
-            ready, _, _ = select.select([self._sock], [], [], 0.05)
+            ready = select.select([self._sock], [], [], 0.05)[0]
             if self.mode == TRICKLE and time.monotonic() - last_drip >= _TRICKLE_EVERY:
                 last_drip = time.monotonic()
                 for conn in list(self._held):
@@ -72,7 +72,7 @@ class FaultServer:
             if not ready:
                 continue
             try:
-                conn, _ = self._sock.accept()
+                conn = self._sock.accept()[0]
             except OSError:
                 continue
             if self.mode == RESET:

@@ -38,7 +38,7 @@ VARIANTS = {
     "selfsigned": ("127.0.0.136", lambda ca, n: ca.self_signed(n), False, None, None),
     "tls10": ("127.0.0.137", lambda ca, n: ca.issue(n), True, "TLSv1 TLSv1.2", LEGACY),
     "rsa1024": ("127.0.0.138", lambda ca, n: ca.issue(n, key_kind="rsa", bits=1024), True, None, WEAK),
-    "sha1": ("127.0.0.139", lambda ca, n: tls_lab.sha1_leaf(ca, n), True, None, WEAK),
+    "sha1": ("127.0.0.139", tls_lab.sha1_leaf, True, None, WEAK),
     "rsa2048": ("127.0.0.140", lambda ca, n: ca.issue(n, key_kind="rsa", bits=2048), True, None, None),
     "foreign": ("127.0.0.141", None, True, None, None),  # full chain from a CA nobody trusts
 }
