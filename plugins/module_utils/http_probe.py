@@ -32,7 +32,7 @@ import time
 import typing as t
 import urllib.parse
 
-from ansible_collections.launchready.ops.plugins.module_utils import dns_query
+from ansible_collections.launchready.ops.plugins.module_utils import dns_query, tls_probe
 
 MAX_BODY = 512 * 1024
 MAX_HOPS = 10
@@ -114,7 +114,12 @@ class Response:
 def _context(ca_bundle: str | None, verify: bool, _stamp: float) -> ssl.SSLContext:
     # Building a context reads the whole system store (tens of ms): share one per bundle
     # version; SSLContext is safe to use from many threads.
-    ctx = ssl.create_default_context()
+    # The same trust as the TLS checks: OpenSSL's own store plus the site's bundle, never
+    # whatever SSL_CERT_FILE happens to say in the operator's environment.
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    cafile, capath = tls_probe.system_store()
+    if cafile or capath:
+        ctx.load_verify_locations(cafile=cafile, capath=capath)
     if ca_bundle:
         ctx.load_verify_locations(cafile=ca_bundle)
     if not verify:
