@@ -16,9 +16,16 @@ if COLLECTIONS not in sys.path:
 
 @pytest.fixture(scope="session")
 def lab():
-    """The shared healthy lab: started once for the whole session if not already up."""
+    """The shared healthy lab: started once for the whole session if not already up.
+
+    A lab this session started is stopped at the end (by its PID files); a lab that was
+    already running (an operator's `make lab-up`) is left as it was.
+    """
     from tests.support import lab as lab_support
-    return lab_support.ensure_up()
+    was_running = any(pid and lab_support.alive(pid) for pid in lab_support.pids().values())
+    yield lab_support.ensure_up()
+    if not was_running:
+        lab_support.down()
 
 
 @pytest.fixture(scope="session")
