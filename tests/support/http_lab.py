@@ -11,7 +11,7 @@ import shutil
 import tempfile
 import typing as t
 
-from tests.support import http_faults, knot, nginx, pki
+from tests.support import knot, nginx, pki, tcp_faults
 
 # What a well-configured https server sends (nginx add_header ... always).
 HSTS_GOOD = 'add_header Strict-Transport-Security "max-age=63072000; includeSubDomains" always;'
@@ -70,8 +70,8 @@ class Stack:
         return self.start(nginx.NginxServer("\n".join(servers), listen,
                                             workdir=os.path.join(self.workdir, "nginx")))
 
-    def fault(self, address: str, ports: t.Sequence[int], mode: str) -> http_faults.FaultServer:
-        return self.start(http_faults.FaultServer(address, ports, mode))
+    def fault(self, address: str, ports: t.Sequence[int], mode: str) -> tcp_faults.FaultServer:
+        return self.start(tcp_faults.FaultServer(address, ports, mode))
 
     def stop(self) -> None:
         while self._running:

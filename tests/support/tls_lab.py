@@ -9,14 +9,9 @@ because cryptography (>= 42) refuses to sign with SHA-1.
 from __future__ import annotations
 
 import os
-import select
 import shutil
-import socket
-import struct
 import subprocess
 import tempfile
-import threading
-import time
 import typing as t
 
 from cryptography import x509
@@ -28,72 +23,6 @@ from tests.support import pki
 
 OPENSSL = shutil.which("openssl") or "/usr/bin/openssl"
 
-SILENT = "silent"
-RESET = "reset"
-TRICKLE = "trickle"
-_TRICKLE_EVERY = 0.2
-
-
-class FaultServer:
-    """Listen on ``address``:``port``; ``mode`` silent (hold every connection) or reset (RST at once)."""
-
-    def __init__(self, address: str, port: int, mode: str) -> None:
-        if mode not in (SILENT, RESET, TRICKLE):
-            raise ValueError("mode must be %r, %r or %r" % (SILENT, RESET, TRICKLE))
-        self.address, self.port, self.mode = address, port, mode
-        self._stop = threading.Event()
-        self._held: list = []
-        self._sock: socket.socket | None = None
-        self._thread: threading.Thread | None = None
-
-    def start(self) -> "FaultServer":
-        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        sock.bind((self.address, self.port))
-        sock.listen(64)
-        self._sock = sock
-        self._thread = threading.Thread(target=self._serve, name="fault-%s-%s" % (self.mode, self.address),
-                                        daemon=True)
-        self._thread.start()
-        return self
-
-    def _serve(self) -> None:
-        last_drip = time.monotonic()
-        while not self._stop.is_set():
-            ready = select.select([self._sock], [], [], 0.05)[0]
-            if self.mode == TRICKLE and time.monotonic() - last_drip >= _TRICKLE_EVERY:
-                last_drip = time.monotonic()
-                for conn in list(self._held):
-                    try:
-                        conn.send(b"\x02")
-                    except OSError:
-                        self._held.remove(conn)
-                        conn.close()
-            if not ready:
-                continue
-            try:
-                conn = self._sock.accept()[0]
-            except OSError:
-                continue
-            if self.mode == RESET:
-                conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-                conn.close()
-                continue
-            if self.mode == TRICKLE:
-                conn.send(b"\x16\x03\x03\x40\x00")  # a 16 KiB handshake record, never completed
-            self._held.append(conn)
-
-    def stop(self) -> None:
-        self._stop.set()
-        if self._thread:
-            self._thread.join(5)
-            self._thread = None
-        for conn in self._held:
-            conn.close()
-        self._held.clear()
-        if self._sock:
-            self._sock.close()
-            self._sock = None
 
 
 def sha1_leaf(ca: pki.TestCA, names: t.Sequence[str], days: int = 90) -> pki.Issued:

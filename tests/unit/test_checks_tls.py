@@ -17,7 +17,7 @@ import time
 import pytest
 
 from ansible_collections.launchready.ops.plugins.module_utils import check_registry, checks_tls, site, tls_probe
-from tests.support import pki, tls_lab
+from tests.support import pki, tcp_faults, tls_lab
 from tests.support.knot import KnotServer, zone
 from tests.support.nginx import NginxServer
 
@@ -66,8 +66,8 @@ class Lab:
             VARIANTS["good"][0], VARIANTS["exp10"][0]))
         zones["hang.tlslab.test"] = zone("hang.tlslab.test", "@ A %s" % HANG)
         zones["reset.tlslab.test"] = zone("reset.tlslab.test", "@ A %s" % RESET)
-        self.running.append(tls_lab.FaultServer(HANG, 443, tls_lab.SILENT).start())
-        self.running.append(tls_lab.FaultServer(RESET, 443, tls_lab.RESET).start())
+        self.running.append(tcp_faults.FaultServer(HANG, [443], "silent").start())
+        self.running.append(tcp_faults.FaultServer(RESET, [443], "reset").start())
         self.running.append(NginxServer("".join(blocks), [(v[0], 443) for v in VARIANTS.values()],
                                         workdir=os.path.join(self.workdir, "nginx")).start())
         self.running.append(KnotServer([DNS], zones, workdir=os.path.join(self.workdir, "knot")).start())

@@ -18,7 +18,7 @@ import pytest
 
 from ansible_collections.launchready.ops.plugins.module_utils import check_registry
 from ansible_collections.launchready.ops.plugins.module_utils import tls_probe as P
-from tests.support import pki, tls_lab
+from tests.support import pki, tcp_faults, tls_lab
 from tests.support.nginx import NginxServer
 
 GOOD, LEAF_ONLY, LEGACY = "127.0.0.150", "127.0.0.151", "127.0.0.152"
@@ -38,9 +38,9 @@ def lab():
         blocks = (tls_lab.server_block(GOOD, [NAME], *full)
                   + tls_lab.server_block(LEAF_ONLY, [NAME], *leaf)
                   + tls_lab.server_block(LEGACY, [NAME], *full, protocols="TLSv1 TLSv1.2", ciphers="ALL:@SECLEVEL=0"))
-        running.append(tls_lab.FaultServer(SILENT, FAULT_PORT, tls_lab.SILENT).start())
-        running.append(tls_lab.FaultServer(RESET, FAULT_PORT, tls_lab.RESET).start())
-        running.append(tls_lab.FaultServer(SILENT, TRICKLE_PORT, tls_lab.TRICKLE).start())
+        running.append(tcp_faults.FaultServer(SILENT, [FAULT_PORT], "silent").start())
+        running.append(tcp_faults.FaultServer(RESET, [FAULT_PORT], "reset").start())
+        running.append(tcp_faults.FaultServer(SILENT, [TRICKLE_PORT], "tls_trickle").start())
         running.append(NginxServer(blocks, [(GOOD, 443), (LEAF_ONLY, 443), (LEGACY, 443)],
                                    workdir=os.path.join(workdir, "nginx")).start())
         yield {"bundle": bundle, "ca": ca}

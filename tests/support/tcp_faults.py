@@ -1,17 +1,13 @@
-"""TCP servers that misbehave on purpose, for the error paths of HTTP probes.
+"""TCP servers that misbehave on purpose, for the error paths of the HTTP and TLS probes.
 
 Modes: ``silent`` accepts and never speaks; ``reset`` accepts then closes with
-SO_LINGER 0 (an RST); ``garbage`` answers a non-HTTP line; ``trickle`` sends a
-status line then one header byte every 0.2 s, to beat per-call timeouts.
-
-127.0.0.205 (silent) and 127.0.0.206 (reset) are shared fault addresses: the
-listeners use SO_REUSEPORT, and when another test process already holds the
-port without it, that server (same behaviour by convention) is used instead.
+SO_LINGER 0 (an RST); ``garbage`` answers a non-HTTP line; ``trickle`` sends an
+HTTP status line and ``tls_trickle`` a TLS record header, then one byte every
+0.2 s, so that only a total deadline (not a per-read timeout) stops the client.
 """
 
 from __future__ import annotations
 
-import errno
 import select
 import socket
 import struct
@@ -19,7 +15,10 @@ import threading
 import time
 import typing as t
 
-MODES = ("silent", "reset", "garbage", "trickle")
+MODES = ("silent", "reset", "garbage", "trickle", "tls_trickle")
+# What a trickling server says first: an HTTP status line, or a TLS handshake record
+# header announcing 16 KiB that never arrive.
+_PROLOGUE = {"trickle": b"HTTP/1.1 200 OK\r\n", "tls_trickle": b"\x16\x03\x03\x40\x00"}
 
 
 class FaultServer:
@@ -32,22 +31,18 @@ class FaultServer:
         self._held: list = []
         self._threads: list = []
         self._lock = threading.Lock()
-        self.borrowed: list = []  # ports already served by another process
 
     def start(self) -> "FaultServer":
         family = socket.AF_INET6 if ":" in self.address else socket.AF_INET
         for port in self.ports:
             sock = socket.socket(family, socket.SOCK_STREAM)
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
             try:
                 sock.bind((self.address, port))
-            except OSError as exc:
+            except OSError:
                 sock.close()
-                if exc.errno != errno.EADDRINUSE:
-                    raise
-                self.borrowed.append(port)
-                continue
+                self.stop()
+                raise
             sock.listen(64)
             self._listeners.append(sock)
             self._spawn(self._accept_loop, sock)
@@ -90,7 +85,7 @@ class FaultServer:
                 conn.sendall(b"SSH-2.0-OpenSSH_9.2 not http at all\r\n")
                 conn.close()
                 return
-            conn.sendall(b"HTTP/1.1 200 OK\r\n")
+            conn.sendall(_PROLOGUE[self.mode])
             while not self._stop.is_set():
                 conn.sendall(b"X")
                 time.sleep(0.2)
