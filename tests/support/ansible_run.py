@@ -11,14 +11,19 @@ ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 
 
 def env() -> dict:
+    """The environment the Makefile gives ansible: the collection importable from this tree."""
     e = dict(os.environ)
-    venv_bin = os.path.dirname(sys.executable)
+    collections = os.path.join(ROOT, "build", "collections")
+    in_venv = sys.prefix != sys.base_prefix
+    venv_bin = os.path.dirname(sys.executable) if in_venv else os.path.join(ROOT, ".venv", "bin")
     e.update(
-        ANSIBLE_COLLECTIONS_PATH=os.path.join(ROOT, "build", "collections"),
+        ANSIBLE_COLLECTIONS_PATH=collections,
+        PYTHONPATH=collections,
         ANSIBLE_CONFIG=os.path.join(ROOT, "ansible.cfg"),
         ANSIBLE_NOCOLOR="1",
         ANSIBLE_FORCE_COLOR="0",
-        PATH=venv_bin + os.pathsep + "/usr/sbin" + os.pathsep + e.get("PATH", ""),
+        PYTHONUNBUFFERED="1",
+        PATH=venv_bin + os.pathsep + "/usr/sbin" + os.pathsep + e.get("PATH", "/usr/bin:/bin"),
     )
     return e
 
@@ -30,10 +35,13 @@ def playbook(*args: str, timeout: float = 600) -> subprocess.CompletedProcess:
 
 
 def recap(output: str) -> dict:
-    """{host: {ok, changed, failed, ...}} from the PLAY RECAP."""
+    """{host: {ok, changed, failed, ...}} from the last PLAY RECAP of ``output``."""
+    at = output.rfind("PLAY RECAP")
+    if at < 0:
+        return {}
     hosts = {}
-    for line in output.split("PLAY RECAP")[-1].splitlines():
-        m = re.match(r"^(\S+)\s+:\s+(.*)$", line.strip())
+    for line in output[at:].splitlines()[1:]:
+        m = re.match(r"^(\S+)\s*:\s*((?:\w+=\d+\s*)+)$", line.strip())
         if m:
             hosts[m.group(1)] = {k: int(v) for k, v in re.findall(r"(\w+)=(\d+)", m.group(2))}
     return hosts

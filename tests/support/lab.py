@@ -27,6 +27,8 @@ import typing as t
 
 import jinja2
 
+from tests.support import ansible_run
+
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 INVENTORY = os.path.join(REPO, "inventories", "lab")
 PLAYBOOK = os.path.join(REPO, "playbooks", "lab.yml")
@@ -41,7 +43,6 @@ PORTS = (("127.0.0.53", 53), ("127.0.0.54", 53), ("127.0.0.1", 14000), ("127.0.0
          ("127.0.0.1", 8082), ("127.0.0.1", 8081), (EDGE_ADDRESS, 80), (EDGE_ADDRESS, 443))
 PLAYBOOK_TIMEOUT = 300.0
 
-_RECAP = re.compile(r"^(\S+)\s*:\s*((?:\w+=\d+\s*)+)$", re.M)
 _state: dict[str, t.Any] = {"up": False, "site": None}
 
 
@@ -76,14 +77,9 @@ class PlaybookRun:
         return names
 
 
-def parse_recap(output: str) -> dict[str, dict[str, int]]:
-    recap_at = output.rfind("PLAY RECAP")
-    if recap_at < 0:
-        return {}
-    hosts = {}
-    for host, counts in _RECAP.findall(output[recap_at:]):
-        hosts[host] = {k: int(v) for k, v in re.findall(r"(\w+)=(\d+)", counts)}
-    return hosts
+# Kept under these names for the lab tests; the implementations live in ansible_run.
+parse_recap = ansible_run.recap
+ansible_env = ansible_run.env
 
 
 def lab_dir() -> str:
@@ -93,23 +89,6 @@ def lab_dir() -> str:
             raise LabError("LAUNCHREADY_LAB_DIR must be an absolute path, got %r" % override)
         return os.path.realpath(override)
     return os.path.realpath(os.path.join(REPO, ".lab"))
-
-
-def ansible_env() -> dict[str, str]:
-    """The environment the Makefile gives ansible: the collection importable from this tree."""
-    env = dict(os.environ)
-    collections = os.path.join(REPO, "build", "collections")
-    venv_bin = os.path.dirname(sys.executable) if sys.prefix != sys.base_prefix else os.path.join(REPO, ".venv", "bin")
-    env.update({
-        "ANSIBLE_COLLECTIONS_PATH": collections,
-        "PYTHONPATH": collections,
-        "ANSIBLE_CONFIG": os.path.join(REPO, "ansible.cfg"),
-        "PATH": "%s:/usr/sbin:%s" % (venv_bin, env.get("PATH", "/usr/bin:/bin")),
-        "ANSIBLE_NOCOLOR": "1",
-        "ANSIBLE_FORCE_COLOR": "0",
-        "PYTHONUNBUFFERED": "1",
-    })
-    return env
 
 
 def _lock_paths() -> tuple[str, str]:
