@@ -10,19 +10,29 @@ a fresh one otherwise; every log line about a request holds it. Log lines never 
 e-mail addresses, phone or card numbers: a logging filter redacts them as a last line of
 defence, and request bodies and query strings are never logged in the first place.
 
-Run: ``python app.py --config config.json`` (see ``DEFAULTS`` for the keys).
+Configuration comes from the environment (``SHOP_*``, see ``load_config``), optionally read
+from an env file; the release and commit it reports come from the ``REVISION`` file the
+deploy writes beside app.py. Sessions live in the database, so several processes (and a
+restarted one) share them; the schema comes from ``migrate.py``, run by the deploy.
+
+Run: ``python app.py --env-file shared/.env`` (listens on SHOP_HOST:SHOP_PORT), or
+``python app.py --env-file shared/.env --socket-fd 0`` to serve on a listening socket a
+process manager holds open across restarts (supervisor's fcgi-program).
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import hashlib
+import hmac
 import html
 import json
 import logging
 import os
 import re
 import secrets
+import socket
 import sqlite3
 import sys
 import time
@@ -30,22 +40,11 @@ import uuid
 
 import aiohttp
 from aiohttp import web
+from migrate import REQUIRED_TABLES, connect, read_env_file
 
 LOG = logging.getLogger("shop")
 
-DEFAULTS = {
-    "host": "127.0.0.1",
-    "port": 8081,
-    "db": "shop.db",
-    "static_dir": "static",
-    "release": "dev",
-    "commit": "unknown",
-    "vendor_url": "http://127.0.0.1:8082/v1/chat",
-    # The chatbot's whole budget for one vendor call, in seconds.
-    "chat_timeout": 3.0,
-    # The status the chatbot answers with when the vendor blows the budget.
-    "chat_timeout_status": 504,
-}
+APP_DIR = os.path.dirname(os.path.abspath(__file__))
 
 CATALOG = {
     "tee": {"name": "Launch tee", "price_cents": 2500},
@@ -67,7 +66,6 @@ DB = web.AppKey("db", sqlite3.Connection)
 DB_LOCK = web.AppKey("db_lock", asyncio.Lock)
 HTTP = web.AppKey("http", aiohttp.ClientSession)
 METRICS = web.AppKey("metrics", "Metrics")
-SESSIONS = web.AppKey("sessions", dict)
 MANIFEST = web.AppKey("manifest", dict)
 
 
@@ -220,10 +218,18 @@ def load_manifest(app: web.Application) -> dict:
     return cache["assets"]
 
 
+def _token_hash(config: dict, token: str) -> str:
+    # Only a keyed hash of the token is stored: a copy of the database opens no session.
+    return hmac.new(config["secret_key"].encode(), token.encode(), hashlib.sha256).hexdigest()
+
+
 def session_email(request: web.Request) -> str | None:
     token = request.cookies.get("session", "")
-    session = request.app[SESSIONS].get(token)
-    return session["email"] if session else None
+    if not token:
+        return None
+    row = request.app[DB].execute("SELECT email FROM sessions WHERE token_hash = ?",
+                                  (_token_hash(request.app[CONFIG], token),)).fetchone()
+    return row[0] if row else None
 
 
 # --- pages ------------------------------------------------------------------------------------
@@ -259,7 +265,14 @@ async def login(request: web.Request) -> web.StreamResponse:
         response.set_status(400)
         return response
     token = secrets.token_urlsafe(32)
-    request.app[SESSIONS][token] = {"email": email, "created": time.time()}
+
+    def store() -> None:
+        with request.app[DB]:
+            request.app[DB].execute("INSERT INTO sessions (token_hash, email, created_at) VALUES (?, ?, ?)",
+                                    (_token_hash(request.app[CONFIG], token), email, time.time()))
+
+    async with request.app[DB_LOCK]:
+        await asyncio.to_thread(store)
     request.app[METRICS].inc("shop_logins_total")
     LOG.info("rid=%s login ok", request_id(request))
     response = web.Response(status=303, headers={"Location": "/account"})
@@ -305,6 +318,9 @@ async def api_checkout(request: web.Request) -> web.Response:
     except ValueError as exc:
         return web.json_response({"error": "bad_request", "detail": str(exc)}, status=400)
     total = sum(line["qty"] * line["price_cents"] for line in lines)
+    if body.get("dry_run") is True:
+        # Priced and validated, never stored: what the deploy's health gate asks for.
+        return web.json_response({"order_id": None, "total_cents": total, "dry_run": True})
     email = body.get("email") if isinstance(body.get("email"), str) else session_email(request)
     rid = request_id(request)
 
@@ -335,7 +351,8 @@ async def api_chat(request: web.Request) -> web.Response:
     start = time.monotonic()
     try:
         async with request.app[HTTP].post(
-                config["vendor_url"], json={"message": body["message"]}, headers={"X-Request-ID": rid},
+                config["vendor_url"], json={"message": body["message"]},
+                headers={"X-Request-ID": rid, "Authorization": "Bearer %s" % config["vendor_api_key"]},
                 timeout=aiohttp.ClientTimeout(total=budget)) as resp:
             if resp.status != 200:
                 raise aiohttp.ClientResponseError(resp.request_info, resp.history, status=resp.status)
@@ -357,9 +374,10 @@ async def api_chat(request: web.Request) -> web.Response:
 
 async def healthz(request: web.Request) -> web.Response:
     try:
-        request.app[DB].execute("SELECT 1").fetchone()
-    except sqlite3.Error:
-        return web.json_response({"status": "fail", "db": "unavailable"}, status=503)
+        for table in REQUIRED_TABLES:
+            request.app[DB].execute("SELECT 1 FROM %s LIMIT 1" % table).fetchall()
+    except sqlite3.Error as exc:
+        return web.json_response({"status": "fail", "db": str(exc)}, status=503)
     return web.json_response({"status": "ok"})
 
 
@@ -376,25 +394,6 @@ async def metrics(request: web.Request) -> web.Response:
 
 # --- application ------------------------------------------------------------------------------
 
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS orders (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    created_at TEXT NOT NULL,
-    request_id TEXT NOT NULL,
-    email TEXT,
-    items TEXT NOT NULL,
-    total_cents INTEGER NOT NULL
-);
-"""
-
-
-def open_db(path: str) -> sqlite3.Connection:
-    db = sqlite3.connect(path, check_same_thread=False, timeout=5)
-    db.execute("PRAGMA journal_mode=WAL")
-    db.executescript(SCHEMA)
-    return db
-
-
 async def _client(app: web.Application):
     app[HTTP] = aiohttp.ClientSession()
     yield
@@ -405,10 +404,9 @@ async def _client(app: web.Application):
 def make_app(config: dict) -> web.Application:
     app = web.Application(middlewares=[request_context], client_max_size=64 * 1024)
     app[CONFIG] = config
-    app[DB] = open_db(config["db"])
+    app[DB] = connect(config["db"])
     app[DB_LOCK] = asyncio.Lock()
     app[METRICS] = Metrics()
-    app[SESSIONS] = {}
     app[MANIFEST] = {}
     app.cleanup_ctx.append(_client)
     app.router.add_get("/", storefront)
@@ -427,11 +425,34 @@ def make_app(config: dict) -> web.Application:
     return app
 
 
-def load_config(path: str | None) -> dict:
-    config = dict(DEFAULTS)
-    if path:
-        with open(path, encoding="utf-8") as fh:
-            config.update(json.load(fh))
+def read_revision(app_dir: str = APP_DIR) -> dict:
+    """{"release", "commit"} from the REVISION file a deploy writes; "dev"/"unknown" outside a release."""
+    try:
+        with open(os.path.join(app_dir, "REVISION"), encoding="utf-8") as fh:
+            data = json.load(fh)
+    except (OSError, ValueError):
+        data = {}
+    return {"release": str(data.get("release") or "dev"), "commit": str(data.get("commit") or "unknown")}
+
+
+def load_config() -> dict:
+    """The configuration, from the environment. A missing required variable stops the start."""
+    config = {
+        # Required: no sane default exists.
+        "db": os.environ["SHOP_DB"],
+        "secret_key": os.environ["SHOP_SECRET_KEY"],
+        "vendor_url": os.environ["SHOP_VENDOR_URL"],
+        "vendor_api_key": os.environ["SHOP_VENDOR_API_KEY"],
+        # Optional.
+        "host": os.environ.get("SHOP_HOST", "127.0.0.1"),
+        "port": int(os.environ.get("SHOP_PORT", "8081")),
+        "static_dir": os.path.join(APP_DIR, os.environ.get("SHOP_STATIC_DIR", "static")),
+        # The chatbot's whole budget for one vendor call, in seconds.
+        "chat_timeout": float(os.environ.get("SHOP_CHAT_TIMEOUT", "3.0")),
+        # The status the chatbot answers with when the vendor blows the budget.
+        "chat_timeout_status": int(os.environ.get("SHOP_CHAT_TIMEOUT_STATUS", "504")),
+    }
+    config.update(read_revision())
     return config
 
 
@@ -446,13 +467,28 @@ def setup_logging() -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description="The demo shop.")
-    parser.add_argument("--config", help="JSON file with the keys of DEFAULTS")
+    parser.add_argument("--env-file", help="read SHOP_* variables from this file (the environment wins)")
+    parser.add_argument("--socket-fd", type=int, help="serve on this inherited listening socket")
     args = parser.parse_args()
     setup_logging()
-    config = load_config(args.config)
-    LOG.info("starting release %s (commit %s) on %s:%s", config["release"], config["commit"],
-             config["host"], config["port"])
-    web.run_app(make_app(config), host=config["host"], port=int(config["port"]), access_log=None, print=None)
+    if args.env_file:
+        for name, value in read_env_file(args.env_file).items():
+            os.environ.setdefault(name, value)
+    try:
+        config = load_config()
+    except KeyError as exc:
+        LOG.error("missing environment variable %s: not starting", exc.args[0])
+        sys.exit(2)
+    where = "fd %d" % args.socket_fd if args.socket_fd is not None else "%s:%s" % (config["host"], config["port"])
+    LOG.info("starting release %s (commit %s) on %s", config["release"], config["commit"], where)
+    app = make_app(config)
+    if args.socket_fd is not None:
+        # The socket stays open in the process manager across restarts: no connection is refused.
+        sock = socket.socket(fileno=args.socket_fd)
+        web.run_app(app, sock=sock, access_log=None, print=None, shutdown_timeout=10)
+    else:
+        web.run_app(app, host=config["host"], port=config["port"], access_log=None, print=None,
+                    shutdown_timeout=10)
 
 
 if __name__ == "__main__":

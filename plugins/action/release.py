@@ -1,0 +1,62 @@
+# -*- coding: utf-8 -*-
+# Copyright: launchready.ops contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Action plugin for launchready.ops.release: says who deploys, and recovers locks of dead deploys.
+
+The module runs on the app host and cannot see the controller. This plugin adds the
+controller's user, host name and ansible-playbook pid to the module's ``owner``, so the
+ledger records who deployed and the lock names its holder. When a lock is refused and its
+holder is a process of this very controller that no longer runs (a deploy killed with
+SIGKILL, a closed laptop lid), the lock is provably abandoned: the plugin clears it by its
+token and takes it, and says so. Any other held lock stays refused.
+"""
+
+from __future__ import annotations
+
+import getpass
+import os
+import socket
+
+from ansible.plugins.action import ActionBase
+
+from ansible_collections.launchready.ops.plugins.module_utils import release as R
+
+
+def controller_owner(target: str) -> dict:
+    try:
+        user = getpass.getuser()
+    except (KeyError, OSError):
+        user = "unknown"
+    host = socket.gethostname()
+    # Workers are forked from ansible-playbook: the parent is the run that holds the lock.
+    return {"owner": "%s@%s" % (user, host), "user": user, "controller": host, "pid": os.getppid(),
+            "target": target}
+
+
+class ActionModule(ActionBase):
+    TRANSFERS_FILES = False
+    _supports_check_mode = True
+    _supports_async = False
+
+    def run(self, tmp=None, task_vars=None):
+        task_vars = task_vars or {}
+        result = super().run(tmp, task_vars)
+        args = dict(self._task.args)
+        owner = controller_owner(task_vars.get("inventory_hostname", "?"))
+        owner.update(args.get("owner") or {})
+        args["owner"] = owner
+        out = self._execute_module(module_name="launchready.ops.release", module_args=args, task_vars=task_vars)
+        holder = out.get("holder") or {}
+        if (out.get("failed") and args.get("action") == "lock" and not self._task.check_mode
+                and holder.get("controller") == owner["controller"] and holder.get("pid")
+                and int(holder["pid"]) != owner["pid"] and not R.pid_alive(int(holder["pid"]))
+                and holder.get("token")):
+            retry = dict(args, break_token=holder["token"])
+            out = self._execute_module(module_name="launchready.ops.release", module_args=retry, task_vars=task_vars)
+            if not out.get("failed"):
+                out["recovered"] = holder
+                out["warnings"] = list(out.get("warnings") or []) + [
+                    "took over the deploy lock of %s: its process %s on this controller is gone (a deploy that "
+                    "was killed)" % (holder.get("owner"), holder.get("pid"))]
+        result.update(out)
+        return result
