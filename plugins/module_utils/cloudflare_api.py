@@ -1,0 +1,142 @@
+# -*- coding: utf-8 -*-
+# Copyright: launchready.ops contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""A small Cloudflare API v4 client on requests: the envelope, errors and pagination in one place.
+
+Why not community.general.cloudflare_dns: its API endpoint is a class constant
+(https://api.cloudflare.com/client/v4) with no option to change it, so it cannot
+be pointed at a staging proxy or a test server, and it manages one value per
+task, without --diff.  This client takes the base URL as a parameter; every
+call has a timeout; every failure raises CloudflareError with Cloudflare's own
+error codes and messages, so a module can say what to fix.
+
+Generic on purpose: ``request`` and ``paginate`` serve any v4 endpoint (zone
+settings, rulesets); the DNS-record helpers below are thin.  No Ansible imports.
+"""
+
+from __future__ import annotations
+
+import typing as t
+
+try:
+    import requests
+    HAS_REQUESTS = True
+except ImportError:  # pragma: no cover - the module reports missing_required_lib
+    HAS_REQUESTS = False
+
+DEFAULT_API_URL = "https://api.cloudflare.com/client/v4"
+DEFAULT_TIMEOUT = 30.0
+PER_PAGE = 100
+MAX_PAGES = 1000
+
+
+class CloudflareError(Exception):
+    """A call failed: ``status`` (HTTP, 0 when unreachable) and ``errors`` ([{code, message}]) from Cloudflare."""
+
+    def __init__(self, message: str, status: int = 0, errors: list | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+        self.errors = errors or []
+
+
+def _error_text(errors: list) -> str:
+    parts = []
+    for err in errors or []:
+        if not isinstance(err, dict):
+            parts.append(str(err))
+            continue
+        text = "[%s] %s" % (err.get("code", "?"), err.get("message", ""))
+        chain = err.get("error_chain") or []
+        if chain:
+            text += " (%s)" % _error_text(chain)
+        parts.append(text)
+    return "; ".join(parts)
+
+
+class CloudflareClient:
+    """Calls to one API base URL with one API token (sent as ``Authorization: Bearer``)."""
+
+    def __init__(self, token: str, api_url: str = DEFAULT_API_URL, timeout: float = DEFAULT_TIMEOUT,
+                 verify: t.Any = True, session: t.Any = None) -> None:
+        if not HAS_REQUESTS:  # pragma: no cover
+            raise CloudflareError("the Cloudflare client needs the Python library requests")
+        if not token:
+            raise CloudflareError("no API token: create one with the Zone.DNS Edit permission for the zone")
+        self.api_url = api_url.rstrip("/")
+        self.timeout = float(timeout)
+        self.verify = verify
+        self.session = session or requests.Session()
+        self.session.headers.update({"Authorization": "Bearer %s" % token, "Accept": "application/json"})
+        self.calls = 0
+
+    def request(self, method: str, path: str, params: dict | None = None, body: t.Any = None) -> dict:
+        """One call; returns the envelope ({success, errors, messages, result, result_info}) of a success."""
+        url = self.api_url + path
+        where = "%s %s" % (method, path)
+        self.calls += 1
+        try:
+            response = self.session.request(method, url, params=params, json=body, timeout=self.timeout,
+                                            verify=self.verify)
+        except requests.exceptions.Timeout:
+            raise CloudflareError("%s: no answer from %s within %.0f s" % (where, self.api_url, self.timeout)) from None
+        except requests.exceptions.SSLError as exc:
+            raise CloudflareError("%s: TLS verification of %s failed (%s)" % (where, self.api_url, exc)) from None
+        except requests.exceptions.RequestException as exc:
+            raise CloudflareError("%s: cannot reach %s (%s)" % (where, self.api_url, exc)) from None
+        try:
+            envelope = response.json()
+        except ValueError:
+            raise CloudflareError("%s: HTTP %d with a body that is not JSON: %s"
+                                  % (where, response.status_code, response.text[:200]),
+                                  status=response.status_code) from None
+        if not isinstance(envelope, dict) or "success" not in envelope:
+            raise CloudflareError("%s: HTTP %d with an answer that is not a Cloudflare API envelope"
+                                  % (where, response.status_code), status=response.status_code)
+        if not envelope.get("success") or response.status_code >= 400:
+            errors = envelope.get("errors") or []
+            hint = ""
+            if response.status_code in (401, 403):
+                hint = " (check that the API token is valid and has the permission this call needs)"
+            raise CloudflareError("%s: HTTP %d: %s%s" % (where, response.status_code,
+                                                         _error_text(errors) or "the call failed", hint),
+                                  status=response.status_code, errors=errors)
+        return envelope
+
+    def paginate(self, path: str, params: dict | None = None, per_page: int = PER_PAGE) -> list:
+        """Every item of a paginated list endpoint."""
+        items: list = []
+        page = 1
+        while page <= MAX_PAGES:
+            query = dict(params or {}, page=page, per_page=per_page)
+            envelope = self.request("GET", path, params=query)
+            result = envelope.get("result") or []
+            items.extend(result)
+            info = envelope.get("result_info") or {}
+            total_pages = int(info.get("total_pages") or 1)
+            if page >= total_pages or not result:
+                break
+            page += 1
+        return items
+
+    # -- DNS records
+
+    def zone_id(self, name: str) -> str:
+        name = name.strip().rstrip(".").lower()
+        zones = [z for z in self.paginate("/zones", {"name": name}, per_page=50) if z.get("name", "").lower() == name]
+        if not zones:
+            raise CloudflareError("no zone named %s is visible to this API token" % name)
+        if len(zones) > 1:
+            raise CloudflareError("%d zones named %s are visible to this API token; expected one" % (len(zones), name))
+        return zones[0]["id"]
+
+    def dns_records(self, zone_id: str, name: str, rtype: str) -> list:
+        return self.paginate("/zones/%s/dns_records" % zone_id, {"name": name, "type": rtype})
+
+    def create_dns_record(self, zone_id: str, record: dict) -> dict:
+        return self.request("POST", "/zones/%s/dns_records" % zone_id, body=record)["result"]
+
+    def replace_dns_record(self, zone_id: str, record_id: str, record: dict) -> dict:
+        return self.request("PUT", "/zones/%s/dns_records/%s" % (zone_id, record_id), body=record)["result"]
+
+    def delete_dns_record(self, zone_id: str, record_id: str) -> None:
+        self.request("DELETE", "/zones/%s/dns_records/%s" % (zone_id, record_id))

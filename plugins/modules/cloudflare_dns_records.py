@@ -1,0 +1,219 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: launchready.ops contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+---
+module: cloudflare_dns_records
+short_description: Publish DNS record sets to a Cloudflare zone, with check mode and --diff
+version_added: 0.1.0
+description:
+  - Makes each given record set (name and type) of a Cloudflare zone hold exactly the given values, or
+    removes it, through the Cloudflare API v4.
+  - With O(records[].value_prefix), only the values starting with that prefix belong to the set; other
+    records at the same name and type are left alone. That is how an SPF record is published at an apex
+    that also holds site-verification TXT records.
+  - TXT values are given as plain text; they are sent as quoted strings of at most 255 octets and
+    compared as text, however they are stored.
+  - The API base URL is an option (O(api_url)), so a staging proxy or a local test server can stand in
+    for Cloudflare. community.general.cloudflare_dns has the URL built in.
+author:
+  - launchready.ops developers (@launchready)
+requirements:
+  - requests
+options:
+  api_token:
+    description:
+      - A Cloudflare API token with the Zone.DNS Edit permission (Zone.Zone Read to find the zone).
+      - "Sent as C(Authorization: Bearer); never shown in output."
+      - Taken from the environment variable E(CLOUDFLARE_API_TOKEN) when not given.
+    type: str
+    required: true
+  api_url:
+    description: Base URL of the Cloudflare API v4.
+    type: str
+    default: https://api.cloudflare.com/client/v4
+  zone:
+    description: Name of the zone (for example V(example.com)).
+    type: str
+    required: true
+  records:
+    description: The record sets to publish or remove.
+    type: list
+    elements: dict
+    required: true
+    suboptions:
+      name:
+        description:
+          - Name of the set, V(@) for the zone apex, relative to the zone (V(www)), or fully qualified
+            (V(www.example.com), a final dot is allowed).
+        type: str
+        required: true
+      type:
+        description: Record type.
+        type: str
+        required: true
+        choices: [A, AAAA, CNAME, MX, TXT, NS, CAA]
+      values:
+        description:
+          - The values the set must hold. MX values are V(PRIORITY HOST), CAA values V(FLAGS TAG "VALUE").
+          - Required with O(records[].state=present).
+        type: list
+        elements: str
+        default: []
+      ttl:
+        description: TTL in seconds (30 to 86400), or V(1) for automatic.
+        type: int
+        default: 1
+      proxied:
+        description: Serve A, AAAA and CNAME records through Cloudflare's proxy.
+        type: bool
+        default: false
+      value_prefix:
+        description:
+          - Only values starting with this text (case-insensitive) belong to the set; others at the same
+            name and type are neither changed nor removed.
+          - For example V(v=spf1) for an SPF record, V(v=DMARC1) for a DMARC record.
+        type: str
+      state:
+        description: V(present) makes the set hold O(records[].values); V(absent) removes the values the set owns.
+        type: str
+        choices: [present, absent]
+        default: present
+  timeout:
+    description: Seconds each API call may take.
+    type: float
+    default: 30
+  validate_certs:
+    description: Verify the API's TLS certificate.
+    type: bool
+    default: true
+  ca_path:
+    description: PEM file of CA certificates to trust for the API instead of the system store.
+    type: path
+attributes:
+  check_mode:
+    support: full
+    description: Reads the zone and reports what would change; nothing is created, changed or deleted.
+  diff_mode:
+    support: full
+    description: Shows each changed record set before and after, in zone-file form.
+  platform:
+    support: full
+    platforms: posix
+    description: Runs wherever the play runs; only needs HTTPS access to the API.
+notes:
+  - Every change is worked out before the first write; new and updated records are written before
+    records are deleted, so a value never disappears while it moves.
+seealso:
+  - module: community.general.cloudflare_dns
+  - name: Cloudflare API, DNS records
+    description: The endpoints this module calls.
+    link: https://developers.cloudflare.com/api/resources/dns/subresources/records/
+"""
+
+EXAMPLES = r"""
+- name: Publish SPF, DMARC and a DKIM key, leaving other apex TXT records alone
+  launchready.ops.cloudflare_dns_records:
+    api_token: "{{ vault_cloudflare_token }}"
+    zone: example.com
+    records:
+      - name: "@"
+        type: TXT
+        values: ["v=spf1 ip4:198.51.100.25 -all"]
+        value_prefix: v=spf1
+      - name: _dmarc
+        type: TXT
+        values: ["v=DMARC1; p=reject; rua=mailto:dmarc@example.com"]
+        value_prefix: v=DMARC1
+      - name: s2026._domainkey
+        type: TXT
+        values: ["v=DKIM1; k=rsa; p=MIIBIjANBgkqh..."]
+
+- name: Remove an old DKIM selector
+  launchready.ops.cloudflare_dns_records:
+    api_token: "{{ vault_cloudflare_token }}"
+    zone: example.com
+    records:
+      - {name: s2025._domainkey, type: TXT, state: absent}
+"""
+
+RETURN = r"""
+changes:
+  description: Every create, update and delete, made or (in check mode) to be made.
+  returned: always
+  type: list
+  elements: dict
+  sample:
+    - {action: create, name: _dmarc.example.com, type: TXT, value: "v=DMARC1; p=reject"}
+records:
+  description: Each set after the run (in check mode, as it would be), values as text.
+  returned: always
+  type: list
+  elements: dict
+  sample:
+    - {name: example.com, type: TXT, state: present, values: ["google-site-verification=abc", "v=spf1 -all"]}
+zone_id:
+  description: The Cloudflare id of the zone.
+  returned: always
+  type: str
+  sample: 023e105f4ecef8ad9ca31a8372d0c353
+"""
+
+import traceback
+
+from ansible.module_utils.basic import AnsibleModule, env_fallback, missing_required_lib
+
+from ansible_collections.launchready.ops.plugins.module_utils import cloudflare_api, cloudflare_dns
+from ansible_collections.launchready.ops.plugins.module_utils import dns_record_sets as R
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec=dict(
+            api_token=dict(type="str", required=True, no_log=True, fallback=(env_fallback, ["CLOUDFLARE_API_TOKEN"])),
+            api_url=dict(type="str", default=cloudflare_api.DEFAULT_API_URL),
+            zone=dict(type="str", required=True),
+            records=dict(type="list", elements="dict", required=True, options=dict(
+                name=dict(type="str", required=True),
+                type=dict(type="str", required=True, choices=list(cloudflare_dns.SUPPORTED_TYPES)),
+                values=dict(type="list", elements="str", default=[]),
+                ttl=dict(type="int", default=1),
+                proxied=dict(type="bool", default=False),
+                value_prefix=dict(type="str"),
+                state=dict(type="str", default="present", choices=["present", "absent"]),
+            )),
+            timeout=dict(type="float", default=30),
+            validate_certs=dict(type="bool", default=True),
+            ca_path=dict(type="path"),
+        ),
+        supports_check_mode=True,
+    )
+    if not cloudflare_api.HAS_REQUESTS:
+        module.fail_json(msg=missing_required_lib("requests"))
+    params = module.params
+    try:
+        wants = [R.want_from_dict(item, params["zone"]) for item in params["records"]]
+    except ValueError as exc:
+        module.fail_json(msg="records: %s" % exc)
+    verify = params["ca_path"] if params["ca_path"] else params["validate_certs"]
+    try:
+        client = cloudflare_api.CloudflareClient(params["api_token"], params["api_url"], timeout=params["timeout"],
+                                                 verify=verify)
+        result = cloudflare_dns.sync(client, params["zone"], wants, check_mode=module.check_mode)
+    except ValueError as exc:
+        module.fail_json(msg=str(exc))
+    except cloudflare_api.CloudflareError as exc:
+        module.fail_json(msg="Cloudflare zone %s: %s" % (params["zone"], exc), status=exc.status,
+                         errors=exc.errors, exception=traceback.format_exc())
+    diff = result.pop("diff")
+    if module._diff and diff:
+        result["diff"] = diff
+    module.exit_json(**result)
+
+
+if __name__ == "__main__":
+    main()
