@@ -13,7 +13,7 @@ export PYTHONPATH := $(COLLECTIONS)
 export PATH := $(CURDIR)/$(VENV)/bin:/usr/sbin:$(PATH)
 export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
 
-.PHONY: setup demo test lint sanity bench lab-up lab-down build clean
+.PHONY: setup demo test lint sanity bench bench-deploy lab-up lab-down build clean
 
 setup: $(VENV)/.installed $(COLLECTION_LINK)
 	@scripts/system-packages.sh
@@ -49,6 +49,12 @@ sanity: setup
 
 bench: setup
 	$(PY) bench/run.py
+	$(PY) bench/edge.py
+	$(PY) bench/email_auth.py
+	$(PY) bench/deploy.py
+
+bench-deploy: setup
+	$(PY) bench/deploy.py
 
 build: setup
 	ansible-galaxy collection build --force --output-path build/

@@ -9,7 +9,10 @@ trap 'rm -rf "$work"' EXIT
 dest="$work/ansible_collections/launchready/ops"
 mkdir -p "$dest"
 cd "$top"
-git ls-files --cached --others --exclude-standard -z | xargs -0 -I{} cp --parents {} "$dest"/
+# Files deleted in the work tree but still in the index are skipped.
+git ls-files --cached --others --exclude-standard -z | while IFS= read -r -d '' f; do
+  if [ -e "$f" ]; then cp --parents "$f" "$dest"/; fi
+done
 # A venv of its own: --requirements installs the sanity tests' pinned tools into it, and
 # ansible-test's --venv mode would fetch get-pip from a host that is not a package registry.
 venv="$top/build/sanity-venv"

@@ -6,6 +6,7 @@ set -euo pipefail
 declare -A need=(
   [knotd]=knot [knotc]=knot [kdig]=knot-dnsutils [pebble]=pebble [nginx]=nginx
   [testssl]=testssl.sh [sslscan]=sslscan [wrk]=wrk [hey]=hey [git]=git [shellcheck]=shellcheck
+  [chromium]=chromium [crontab]=cron [supervisord]=supervisor
 )
 missing=()
 for bin in "${!need[@]}"; do

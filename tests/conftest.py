@@ -32,3 +32,51 @@ def lab():
 def lab_site(lab):
     """The site variables (launch_*) of the lab's shop.test."""
     return dict(lab["site_vars"])
+
+
+def _loopback_only(address) -> None:
+    """Refuse any destination outside 127.0.0.0/8 and ::1: tests talk to this machine only."""
+    import ipaddress
+
+    if not isinstance(address, tuple) or not address:
+        return  # AF_UNIX paths and the like
+    host = address[0]
+    try:
+        ip = ipaddress.ip_address(host.split("%")[0])
+    except ValueError:
+        ip = None  # a name: resolved by the OS, so judge what it resolves to
+        import socket as _socket
+        for info in _socket.getaddrinfo(host, None):
+            _loopback_only((info[4][0],))
+        return
+    if ip.is_loopback or (ip.version == 6 and ip.ipv4_mapped is not None and ip.ipv4_mapped.is_loopback):
+        return
+    if ip.is_unspecified:
+        return
+    raise PermissionError("test traffic must stay on loopback; refused a connection to %s" % host)
+
+
+def _guard_sockets() -> None:
+    import socket
+
+    original_connect, original_connect_ex, original_sendto = (
+        socket.socket.connect, socket.socket.connect_ex, socket.socket.sendto)
+
+    def connect(self, address):
+        _loopback_only(address)
+        return original_connect(self, address)
+
+    def connect_ex(self, address):
+        _loopback_only(address)
+        return original_connect_ex(self, address)
+
+    def sendto(self, data, *args):
+        _loopback_only(args[-1])
+        return original_sendto(self, data, *args)
+
+    socket.socket.connect = connect
+    socket.socket.connect_ex = connect_ex
+    socket.socket.sendto = sendto
+
+
+_guard_sockets()

@@ -31,7 +31,8 @@ class ActionModule(ActionBase):
     _requires_connection = False
 
     def _site_from_vars(self, task_vars: dict) -> dict:
-        names = [k for k in task_vars if k.startswith("launch_")]
+        # edge_provider is the edge playbook's switch; launch_edge_provider falls back to it.
+        names = [k for k in task_vars if k.startswith("launch_") or k == "edge_provider"]
         return {k: self._templar.template(task_vars[k]) for k in names}
 
     def run(self, tmp=None, task_vars=None):

@@ -8,19 +8,30 @@ from __future__ import annotations
 import typing as t
 
 # Importing a family registers its checks.
-from ansible_collections.launchready.ops.plugins.module_utils import check_registry, checks_dns, checks_http, checks_tls
+from ansible_collections.launchready.ops.plugins.module_utils import (
+    check_registry,
+    checks_cache,
+    checks_content,
+    checks_dns,
+    checks_edge,
+    checks_email,
+    checks_http,
+    checks_renewal,
+    checks_tls,
+)
 from ansible_collections.launchready.ops.plugins.module_utils import site as site_mod
 
-FAMILY_MODULES = (checks_dns, checks_http, checks_tls)
+FAMILY_MODULES = (checks_dns, checks_http, checks_tls, checks_email, checks_edge, checks_cache, checks_content,
+                  checks_renewal)
 
-DEFAULT_FAMILIES = ("dns.", "http.", "tls.")
+DEFAULT_FAMILIES = ("dns.", "http.", "tls.", "email.", "edge.", "cache.", "content.")
 
 
 def run(site_vars: dict, checks: t.Sequence[str] | None = None, workers: int = 16) -> list:
     """Findings for the site described by ``site_vars`` (launch_* variables).
 
     ``checks`` holds ids ("tls.cert_expiry") or family prefixes ending with a dot
-    ("dns."); by default every dns, http and tls check runs.
+    ("dns."); by default every DEFAULT_FAMILIES check runs.
     """
     site = site_mod.from_vars(site_vars)
     wanted = list(checks or DEFAULT_FAMILIES)

@@ -15,6 +15,10 @@ import typing as t
 
 DEFAULT_NEVER_CACHE = ("/checkout", "/cart", "/account", "/login", "/chatbot", "/api")
 DEFAULT_TIMEOUT = 5.0
+DEFAULT_RATE_LIMIT_REQUESTS = 60
+MAX_RATE_LIMIT_REQUESTS = 300  # edge.rate_limit must stay a probe, never a load test
+EDGE_PROVIDERS = ("nginx", "cloudflare")
+CLOUDFLARE_API_URL = "https://api.cloudflare.com/client/v4"
 
 
 class SiteError(ValueError):
@@ -46,6 +50,17 @@ class Site:
     report_dir: str
     caa_issuers: list
     timeout: float = DEFAULT_TIMEOUT
+    # Email authentication (the email.* checks); see from_vars for the defaults.
+    mail_envelope_domain: str = ""
+    mail_org_domain: str | None = None
+    dkim_private_keys: dict = dataclasses.field(default_factory=dict)
+    # The edge (Stage 2: the edge.*, cache.*, content.* and tls.auto_renew checks).
+    edge_provider: str = ""  # "nginx", "cloudflare" or "" (not said)
+    edge_addresses: list = dataclasses.field(default_factory=list)
+    rate_limit_requests: int = DEFAULT_RATE_LIMIT_REQUESTS
+    renewal_job: str | None = None
+    browser: str = "auto"
+    cloudflare: dict = dataclasses.field(default_factory=dict)  # api_url, api_token, zone_id
 
 
 def _need(cond: bool, message: str) -> None:
@@ -126,6 +141,24 @@ def from_vars(variables: dict) -> Site:
 
     never_cache = _string_list(variables.get("launch_never_cache"), "launch_never_cache") or list(DEFAULT_NEVER_CACHE)
     mail_domain = _hostname(variables.get("launch_mail_domain") or domain, "launch_mail_domain")
+    envelope = _hostname(variables.get("launch_mail_envelope_domain") or mail_domain, "launch_mail_envelope_domain")
+    org_domain = variables.get("launch_mail_org_domain") or None
+    if org_domain is not None:
+        org_domain = _hostname(org_domain, "launch_mail_org_domain")
+        _need(mail_domain == org_domain or mail_domain.endswith("." + org_domain),
+              "launch_mail_org_domain (%s) must be launch_mail_domain (%s) or one of its parents"
+              % (org_domain, mail_domain))
+    senders = _string_list(variables.get("launch_mail_senders"), "launch_mail_senders")
+    for sender in senders:
+        try:
+            ipaddress.ip_address(sender.strip())
+        except ValueError:
+            raise SiteError("launch_mail_senders holds %r, which is not an IP address" % sender) from None
+    keys = variables.get("launch_dkim_private_keys") or {}
+    _need(isinstance(keys, dict) and all(isinstance(k, str) and isinstance(v, str) and v for k, v in keys.items()),
+          "launch_dkim_private_keys must be a mapping of DKIM selector to the path of its private key (PEM)")
+
+    edge = _edge_vars(variables)
 
     timeout = variables.get("launch_timeout", DEFAULT_TIMEOUT)
     try:
@@ -144,9 +177,46 @@ def from_vars(variables: dict) -> Site:
         routes=dict(routes),
         never_cache=never_cache,
         mail_domain=mail_domain,
-        mail_senders=_string_list(variables.get("launch_mail_senders"), "launch_mail_senders"),
+        mail_senders=[sender.strip() for sender in senders],
         dkim_selectors=_string_list(variables.get("launch_dkim_selectors"), "launch_dkim_selectors"),
         report_dir=str(variables.get("launch_report_dir") or "./reports"),
         caa_issuers=_string_list(variables.get("launch_caa_issuers"), "launch_caa_issuers"),
         timeout=timeout,
+        mail_envelope_domain=envelope,
+        mail_org_domain=org_domain,
+        dkim_private_keys=dict(keys),
+        **edge,
     )
+
+
+def _edge_vars(variables: dict) -> dict:
+    """The Stage 2 edge variables (launch_edge_provider falls back to the edge playbook's edge_provider)."""
+    provider = str(variables.get("launch_edge_provider") or variables.get("edge_provider") or "").strip().lower()
+    _need(provider in EDGE_PROVIDERS + ("", "none"),
+          "launch_edge_provider must be one of %s, got %r" % (", ".join(EDGE_PROVIDERS), provider))
+    addresses = _string_list(variables.get("launch_edge_addresses"), "launch_edge_addresses")
+    for a in addresses:
+        try:
+            ipaddress.ip_network(a, strict=False)
+        except ValueError:
+            raise SiteError("launch_edge_addresses holds %r, which is not an IP address or network" % a) from None
+    requests = variables.get("launch_rate_limit_requests", DEFAULT_RATE_LIMIT_REQUESTS)
+    try:
+        requests = int(requests)
+        _need(1 <= requests <= MAX_RATE_LIMIT_REQUESTS, "")
+    except (TypeError, ValueError, SiteError):
+        raise SiteError("launch_rate_limit_requests must be a whole number from 1 to %d, got %r"
+                        % (MAX_RATE_LIMIT_REQUESTS, requests)) from None
+    renewal_job = variables.get("launch_renewal_job") or None
+    _need(renewal_job is None or isinstance(renewal_job, str),
+          "launch_renewal_job must be the path of the renewal job (cron file or systemd timer)")
+    browser = str(variables.get("launch_browser") or "auto").strip()
+    cloudflare = {
+        "api_url": str(variables.get("launch_cloudflare_api_url") or CLOUDFLARE_API_URL).rstrip("/"),
+        "api_token": variables.get("launch_cloudflare_api_token") or "",
+        "zone_id": variables.get("launch_cloudflare_zone_id") or "",
+    }
+    _need(isinstance(cloudflare["api_token"], str), "launch_cloudflare_api_token must be a string (from a vault)")
+    return {"edge_provider": "" if provider == "none" else provider, "edge_addresses": addresses,
+            "rate_limit_requests": requests, "renewal_job": renewal_job, "browser": browser,
+            "cloudflare": cloudflare}

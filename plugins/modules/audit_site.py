@@ -29,7 +29,7 @@ options:
   checks:
     description:
       - Check ids (V(tls.cert_expiry)) or family prefixes ending in a dot (V(dns.)) to run.
-      - Default runs every C(dns.), C(http.) and C(tls.) check.
+      - Default runs every C(dns.), C(http.), C(tls.), C(email.), C(edge.), C(cache.) and C(content.) check.
     type: list
     elements: str
   workers:

@@ -63,6 +63,17 @@ def render_json(report: dict) -> str:
     return json.dumps(report, indent=2, sort_keys=False) + "\n"
 
 
+def never_cache_note(report: dict) -> list:
+    """[(path, why, status)] from cache.never_cache's findings: the paths that must never be cached."""
+    out, seen = [], set()
+    for f in report.get("findings", []):
+        ev = f.get("evidence") or {}
+        if f.get("check") == "cache.never_cache" and ev.get("path") and ev["path"] not in seen:
+            seen.add(ev["path"])
+            out.append((ev["path"], ev.get("why", ""), f.get("status", "")))
+    return out
+
+
 def _md_cell(text: str) -> str:
     return str(text).replace("|", "\\|").replace("\n", " ")
 
@@ -88,6 +99,11 @@ def render_markdown(report: dict) -> str:
     for f in F.checklist(items):
         box = "x" if f.status in (F.PASS, F.SKIP) else " "
         out.append("- [%s] **%s** `%s` %s: %s" % (box, _STATUS_MARK[f.status], f.check, f.target, f.summary))
+    note = never_cache_note(report)
+    if note:
+        out += ["", "## Paths that must never be cached", "",
+                "Neither the edge nor a browser may store these answers (`Cache-Control: private, no-store`):", ""]
+        out += ["- `%s` (%s): %s" % (path, status, why) for path, why, status in note]
     return "\n".join(out) + "\n"
 
 
@@ -128,10 +144,23 @@ def render_html(report: dict) -> str:
         "<p>%(p)d pass, %(w)d warn, %(f)d fail, %(er)d error, %(sk)d skip.</p>"
         "<h2>Risks, most important first</h2>%(risks)s"
         "<h2>Launch checklist</h2><table><tr><th>status</th><th>check</th><th>target</th><th>result</th></tr>"
-        "%(checklist)s</table></body></html>\n" % {
+        "%(checklist)s</table>%(note)s</body></html>\n" % {
             "site": e(report["site"]), "css": _CSS, "gen": e(report["generated"]), "ver": e(report["version"]),
             "verdict": verdict, "VERDICT": verdict.upper(), "p": c[F.PASS], "w": c[F.WARN], "f": c[F.FAIL],
-            "er": c[F.ERROR], "sk": c[F.SKIP], "risks": risk_html, "checklist": checklist_rows})
+            "er": c[F.ERROR], "sk": c[F.SKIP], "risks": risk_html, "checklist": checklist_rows,
+            "note": _never_cache_html(report)})
+
+
+def _never_cache_html(report: dict) -> str:
+    note = never_cache_note(report)
+    if not note:
+        return ""
+    e = html.escape
+    rows = "".join("<tr class='s-%s'><td><code>%s</code></td><td>%s</td><td>%s</td></tr>"
+                   % (e(status), e(path), e(status.upper()), e(why)) for path, why, status in note)
+    return ("<h2>Paths that must never be cached</h2><p>Neither the edge nor a browser may store these answers "
+            "(<code>Cache-Control: private, no-store</code>).</p><table><tr><th>path</th><th>status</th>"
+            "<th>why</th></tr>%s</table>" % rows)
 
 
 def render_junit(report: dict) -> str:

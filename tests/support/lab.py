@@ -37,7 +37,7 @@ SITE_HOST = "shop.test"
 EDGE_ADDRESS = "127.0.0.10"
 APP_URL = "http://127.0.0.1:8081"
 VENDOR_URL = "http://127.0.0.1:8082"
-SERVICES = ("knot", "pebble", "vendor", "shop", "nginx")
+SERVICES = ("knot", "pebble", "vendor", "supervisor", "nginx")
 # Every listener the lab opens, as (address, TCP port).
 PORTS = (("127.0.0.53", 53), ("127.0.0.54", 53), ("127.0.0.1", 14000), ("127.0.0.1", 15000),
          ("127.0.0.1", 8082), ("127.0.0.1", 8081), (EDGE_ADDRESS, 80), (EDGE_ADDRESS, 443))
@@ -273,7 +273,7 @@ def facts() -> dict:
         "acme_directory": "https://127.0.0.1:14000/dir",
         "pebble_api_ca": os.path.join(root, "pki", "pebble-api-ca.pem"),
         "db": os.path.join(root, "shop", "shop.db"),
-        "logs": {name: os.path.join(root, "log", name + ".log") for name in SERVICES}
+        "logs": {name: os.path.join(root, "log", name + ".log") for name in SERVICES + ("shop",)}
         | {"nginx_access": os.path.join(root, "log", "nginx-access.log"),
            "nginx_error": os.path.join(root, "log", "nginx-error.log")},
         "pid_files": pid_files(),

@@ -24,7 +24,6 @@ from tests.support import pki
 OPENSSL = shutil.which("openssl") or "/usr/bin/openssl"
 
 
-
 def sha1_leaf(ca: pki.TestCA, names: t.Sequence[str], days: int = 90) -> pki.Issued:
     """A leaf for ``names`` signed by ``ca``'s intermediate with ecdsa-with-SHA1."""
     key = ec.generate_private_key(ec.SECP256R1())

@@ -1,0 +1,150 @@
+# -*- coding: utf-8 -*-
+# Copyright: launchready.ops contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Cloudflare zone settings and rulesets as desired state, on the shared v4 client (``cloudflare_api``).
+
+Used by the ``cloudflare_zone_settings`` and ``cloudflare_ruleset`` modules (the
+edge_cloudflare role) and by the edge.settings check.  Each ``reconcile_*`` reads the
+current state, works out what differs and writes only that: a second run writes nothing,
+and check mode never writes.  ``explain`` turns a CloudflareError into a sentence that says
+what to do (a refused token, rate limiting, a fault on Cloudflare's side).  Plain Python:
+no Ansible imports; the token is only ever in the client's Authorization header.
+"""
+
+from __future__ import annotations
+
+import copy
+import typing as t
+
+from ansible_collections.launchready.ops.plugins.module_utils.cloudflare_api import CloudflareError
+
+# Managed rulesets of the Web Application Firewall (Cloudflare docs, "Managed rulesets").
+CLOUDFLARE_MANAGED_RULESET = "efb7b8c949ac4650a09736fc376e9aee"
+CLOUDFLARE_FREE_MANAGED_RULESET = "77454fe2d30c4220b5701f6fdfb893ba"
+
+PHASE_WAF = "http_request_firewall_managed"
+PHASE_RATE_LIMIT = "http_ratelimit"
+PHASE_CACHE = "http_request_cache_settings"
+
+# Rules the collection owns carry a ref with this prefix; every other rule of an entry point is kept.
+REF_PREFIX = "launchready_"
+
+# What a rule is compared on (ids, versions and timestamps are Cloudflare's).
+RULE_FIELDS = ("ref", "description", "expression", "action", "action_parameters", "ratelimit", "enabled")
+
+
+def explain(exc: CloudflareError) -> str:
+    """The error with what to do about it; the client's messages never hold the token."""
+    text = str(exc)
+    if exc.status in (401, 403):
+        return "%s. Cloudflare refused the API token: check that it is the right one, not expired, and allowed Zone " \
+               "Read, Zone Settings Edit, DNS Edit, Zone WAF Edit and Cache Rules Edit on this zone" % text
+    if exc.status == 429:
+        return "%s. Cloudflare is rate-limiting this token's API calls: wait a few minutes and run again " \
+               "(what was already written stays; the next run writes only what still differs)" % text
+    if exc.status >= 500:
+        return "%s. The failure is on Cloudflare's side: run again later (check https://www.cloudflarestatus.com); " \
+               "the next run writes only what still differs" % text
+    return text
+
+
+# --- zone settings -----------------------------------------------------------------------------------
+
+def get_setting(client: t.Any, zone_id: str, name: str) -> t.Any:
+    return (client.request("GET", "/zones/%s/settings/%s" % (zone_id, name)).get("result") or {}).get("value")
+
+
+def patch_setting(client: t.Any, zone_id: str, name: str, value: t.Any) -> t.Any:
+    envelope = client.request("PATCH", "/zones/%s/settings/%s" % (zone_id, name), body={"value": value})
+    return (envelope.get("result") or {}).get("value")
+
+
+def _differs(want: t.Any, have: t.Any) -> bool:
+    """True when ``want`` is not contained in ``have`` (dicts compared on want's keys only)."""
+    if isinstance(want, dict):
+        if not isinstance(have, dict):
+            return True
+        return any(_differs(v, have.get(k)) for k, v in want.items())
+    return want != have
+
+
+def _merged(have: t.Any, want: t.Any) -> t.Any:
+    if isinstance(want, dict) and isinstance(have, dict):
+        out = copy.deepcopy(have)
+        for key, value in want.items():
+            out[key] = _merged(out.get(key), value)
+        return out
+    return copy.deepcopy(want)
+
+
+def reconcile_settings(client: t.Any, zone_id: str, want: dict, check_mode: bool) -> dict:
+    """Make the zone settings ``want`` ({name: value}) true: {changed, before, after, written}.
+
+    Object-valued settings (security_header) are compared and sent on the keys given only.
+    """
+    before, after, written = {}, {}, []
+    for name in sorted(want):
+        current = get_setting(client, zone_id, name)
+        before[name] = copy.deepcopy(current)
+        if _differs(want[name], current):
+            written.append(name)
+            value = want[name]
+            after[name] = _merged(current, value) if check_mode else patch_setting(client, zone_id, name, value)
+        else:
+            after[name] = current
+    return {"changed": bool(written), "before": before, "after": after, "written": written}
+
+
+# --- rulesets ----------------------------------------------------------------------------------------
+
+def get_entrypoint(client: t.Any, zone_id: str, phase: str) -> dict | None:
+    """The zone's entry point ruleset of ``phase``, or None when the phase has none yet."""
+    try:
+        return client.request("GET", "/zones/%s/rulesets/phases/%s/entrypoint" % (zone_id, phase)).get("result")
+    except CloudflareError as exc:
+        if exc.status == 404:
+            return None
+        raise
+
+
+def _view(rule: dict) -> dict:
+    view = {k: rule[k] for k in RULE_FIELDS if k in rule}
+    view.setdefault("enabled", True)
+    return view
+
+
+def reconcile_ruleset(client: t.Any, zone_id: str, phase: str, rules: list, check_mode: bool,
+                      description: str = "") -> dict:
+    """Make the rules with a launchready_ ref in ``phase``'s entry point exactly ``rules``, in order.
+
+    Other rules of the entry point are kept (first, with their ids, so Cloudflare keeps
+    them as they are). Returns {changed, before, after}.
+    """
+    for rule in rules:
+        if not str(rule.get("ref", "")).startswith(REF_PREFIX):
+            raise ValueError("every rule needs a ref starting with %r, got %r" % (REF_PREFIX, rule.get("ref")))
+    current = get_entrypoint(client, zone_id, phase)
+    existing = (current or {}).get("rules") or []
+    ours = [r for r in existing if str(r.get("ref", "")).startswith(REF_PREFIX)]
+    others = [r for r in existing if not str(r.get("ref", "")).startswith(REF_PREFIX)]
+    before = [_view(r) for r in ours]
+    after = [_view(r) for r in rules]
+    if before == after:
+        return {"changed": False, "before": before, "after": after}
+    if not check_mode:
+        ids = {r.get("ref"): r.get("id") for r in ours}
+        keep = [dict(_view(r), id=r["id"]) if r.get("id") else _view(r) for r in others]
+        # Our rules keep their ids too: Cloudflare then updates them in place.
+        mine = [dict(_view(r), id=ids[r["ref"]]) if ids.get(r["ref"]) else _view(r) for r in rules]
+        body: dict = {"rules": keep + mine}
+        if description and not current:
+            body["description"] = description
+        client.request("PUT", "/zones/%s/rulesets/phases/%s/entrypoint" % (zone_id, phase), body=body)
+    return {"changed": True, "before": before, "after": after}
+
+
+def waf_managed(ruleset: dict | None) -> list:
+    """Ids of the managed rulesets an http_request_firewall_managed entry point deploys (enabled rules)."""
+    rules = (ruleset or {}).get("rules") or []
+    return [(r.get("action_parameters") or {}).get("id") for r in rules
+            if r.get("action") == "execute" and r.get("enabled", True)]

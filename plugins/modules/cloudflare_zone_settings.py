@@ -1,0 +1,154 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: launchready.ops contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+---
+module: cloudflare_zone_settings
+short_description: Make Cloudflare zone settings (SSL mode, Always Use HTTPS, minimum TLS, HSTS) what they should be
+version_added: 0.1.0
+description:
+  - Reads each given setting of a Cloudflare zone through the API v4 and changes only those that differ
+    (C(PATCH /zones/{zone_id}/settings/{name})); a second run changes nothing.
+  - Object-valued settings such as V(security_header) are compared and sent on the keys given only.
+  - The API base URL is an option (O(api_url)), so a staging proxy or a local test server can stand in
+    for Cloudflare.
+author:
+  - launchready.ops developers (@launchready)
+requirements:
+  - requests
+options:
+  api_token:
+    description:
+      - A Cloudflare API token with the Zone Settings Edit permission (Zone Read to find the zone).
+      - "Sent as C(Authorization: Bearer); never shown in output."
+      - Taken from the environment variable E(CLOUDFLARE_API_TOKEN) when not given.
+    type: str
+    required: true
+  api_url:
+    description: Base URL of the Cloudflare API v4.
+    type: str
+    default: https://api.cloudflare.com/client/v4
+  zone:
+    description: Name of the zone (for example V(example.com)).
+    type: str
+    required: true
+  zone_id:
+    description: The zone's id, to save looking it up by O(zone).
+    type: str
+  settings:
+    description:
+      - Setting name to value, for example C(ssl) V(strict), C(always_use_https) V(on), C(min_tls_version) V(1.2).
+    type: dict
+    required: true
+  timeout:
+    description: Seconds each API call may take.
+    type: float
+    default: 30
+  validate_certs:
+    description: Verify the API's TLS certificate.
+    type: bool
+    default: true
+  ca_path:
+    description: PEM file of CA certificates to trust for the API instead of the system store.
+    type: path
+attributes:
+  check_mode:
+    support: full
+    description: Reads the settings and reports what would change; nothing is written.
+  diff_mode:
+    support: full
+    description: Shows the settings before and after.
+  platform:
+    support: full
+    platforms: posix
+    description: Runs wherever the play runs; only needs HTTPS access to the API.
+seealso:
+  - module: launchready.ops.cloudflare_ruleset
+  - module: launchready.ops.cloudflare_dns_records
+  - name: Cloudflare API, zone settings
+    description: The endpoints this module calls.
+    link: https://developers.cloudflare.com/api/resources/zones/subresources/settings/
+"""
+
+EXAMPLES = r"""
+- name: Full (strict) TLS to the origin, https only, TLS 1.2 or newer, HSTS
+  launchready.ops.cloudflare_zone_settings:
+    api_token: "{{ vault_cloudflare_token }}"
+    zone: example.com
+    settings:
+      ssl: strict
+      always_use_https: "on"
+      min_tls_version: "1.2"
+      security_header:
+        strict_transport_security:
+          enabled: true
+          max_age: 31536000
+          include_subdomains: true
+          nosniff: true
+"""
+
+RETURN = r"""
+zone_id:
+  description: The Cloudflare id of the zone.
+  returned: success
+  type: str
+  sample: 023e105f4ecef8ad9ca31a8372d0c353
+settings:
+  description: The given settings after the run (in check mode, as they would be).
+  returned: success
+  type: dict
+  sample: {ssl: strict, always_use_https: "on", min_tls_version: "1.2"}
+written:
+  description: Names of the settings that were (in check mode, would be) changed.
+  returned: success
+  type: list
+  elements: str
+  sample: [ssl]
+"""
+
+from ansible.module_utils.basic import AnsibleModule, env_fallback, missing_required_lib
+
+from ansible_collections.launchready.ops.plugins.module_utils import cloudflare_api
+from ansible_collections.launchready.ops.plugins.module_utils import cloudflare_edge as CF
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec=dict(
+            api_token=dict(type="str", required=True, no_log=True, fallback=(env_fallback, ["CLOUDFLARE_API_TOKEN"])),
+            api_url=dict(type="str", default=cloudflare_api.DEFAULT_API_URL),
+            zone=dict(type="str", required=True),
+            zone_id=dict(type="str"),
+            settings=dict(type="dict", required=True),
+            timeout=dict(type="float", default=30),
+            validate_certs=dict(type="bool", default=True),
+            ca_path=dict(type="path"),
+        ),
+        supports_check_mode=True,
+    )
+    if not cloudflare_api.HAS_REQUESTS:
+        module.fail_json(msg=missing_required_lib("requests"))
+    params = module.params
+    verify = params["ca_path"] if params["ca_path"] else params["validate_certs"]
+    zone_id, result = params["zone_id"], {}
+    try:
+        client = cloudflare_api.CloudflareClient(params["api_token"], params["api_url"], timeout=params["timeout"],
+                                                 verify=verify)
+        zone_id = params["zone_id"] or client.zone_id(params["zone"])
+        result = CF.reconcile_settings(client, zone_id, params["settings"], check_mode=module.check_mode)
+    except cloudflare_api.CloudflareError as exc:
+        module.fail_json(msg="Cloudflare zone %s: %s" % (params["zone"], CF.explain(exc)), status=exc.status,
+                         errors=exc.errors)
+    out = {"changed": result["changed"], "zone_id": zone_id, "settings": result["after"], "written": result["written"]}
+    if module._diff and result["changed"]:
+        out["diff"] = {"before": result["before"], "after": result["after"],
+                       "before_header": "%s settings" % params["zone"], "after_header": "%s settings" % params["zone"]}
+    module.exit_json(**out)
+
+
+if __name__ == "__main__":
+    main()
