@@ -24,7 +24,7 @@ from ansible_collections.launchready.ops.plugins.module_utils import edge_probe 
 from ansible_collections.launchready.ops.plugins.module_utils import findings as F
 from ansible_collections.launchready.ops.plugins.module_utils import http_probe as P
 from ansible_collections.launchready.ops.plugins.module_utils.check_registry import check
-from ansible_collections.launchready.ops.plugins.module_utils.checks_http import _Verdicts
+from ansible_collections.launchready.ops.plugins.module_utils.verdicts import Verdicts
 
 # Why each kind of path must never be cached: the note in the report and the handover.
 NEVER_CACHE_WHY = (
@@ -117,7 +117,7 @@ def never_cache(site, probes) -> list:
     for path in paths:
         url = E.url_for(site, path)
         why = never_cache_why(path)
-        verdicts = _Verdicts()
+        verdicts = Verdicts()
         for addr, first, second in pairs[path]:
             ev = {"address": addr, "first": E.brief(first), "second": E.brief(second)}
             if not second.ok:
@@ -166,7 +166,7 @@ def set_cookie(site, probes) -> list:
     checked = [(E.url_for(site, path), addr, first, second) for path in paths for addr, first, second in pairs[path]]
     checked += [(url, addr, first, second) for url, addr, first, second in _asset_pairs(site, probes, assets)
                 if addr is not None]
-    verdicts = _Verdicts()
+    verdicts = Verdicts()
     with_cookies = 0
     for url, addr, first, second in checked:
         for resp in (first, second):
@@ -220,7 +220,7 @@ def deception(site, probes) -> list:
     pairs, problem = _pairs(site, probes, paths)
     if problem:
         return [F.make(DECEPTION, F.ERROR, site.domain, "cannot probe the dynamic paths: %s" % problem)]
-    verdicts = _Verdicts()
+    verdicts = Verdicts()
     for path in paths:
         url = E.url_for(site, path)
         for addr, first, second in pairs[path]:
@@ -288,7 +288,7 @@ def static_assets(site, probes) -> list:
     if not urls:
         return [F.make(STATIC_ASSETS, F.SKIP, site.canonical_host,
                        "the homepage loads no script, stylesheet or image from %s" % site.canonical_host)]
-    verdicts = _Verdicts()
+    verdicts = Verdicts()
     for url, addr, first, _second in _asset_pairs(site, probes, urls):
         if addr is None:
             verdicts.add(F.ERROR, "cannot resolve %s: %s" % (url, first))

@@ -19,54 +19,11 @@ import urllib.parse
 from ansible_collections.launchready.ops.plugins.module_utils import findings as F
 from ansible_collections.launchready.ops.plugins.module_utils import http_probe as P
 from ansible_collections.launchready.ops.plugins.module_utils.check_registry import check
+from ansible_collections.launchready.ops.plugins.module_utils.verdicts import Verdicts
 
 MAX_CANONICAL_HOPS = 3
 HSTS_FAIL_BELOW = 15552000   # 180 days
 HSTS_WARN_BELOW = 31536000   # one year
-
-# Worst first: a definite problem outranks "could not tell", which outranks a warning.
-_SEVERITY = {F.FAIL: 0, F.ERROR: 1, F.WARN: 2, F.PASS: 3, F.SKIP: 4}
-
-
-class _Verdicts:
-    """Collects (status, sentence, evidence) per address or response; the worst decides the finding."""
-
-    def __init__(self) -> None:
-        self.items: list = []
-
-    def add(self, status: str, sentence: str, **evidence) -> None:
-        self.items.append((status, sentence, evidence))
-
-    def status(self) -> str:
-        return min((item[0] for item in self.items), key=_SEVERITY.__getitem__, default=F.ERROR)
-
-    def summary(self, if_empty: str) -> str:
-        if not self.items:
-            return if_empty
-        worst = self.status()
-        sentences = list(dict.fromkeys(item[1] for item in self.items if item[0] == worst))
-        others = len(list(dict.fromkeys(item[1] for item in self.items if item[0] not in (worst, F.PASS))))
-        text = sentences[0]
-        if len(sentences) > 1:
-            text += " (and %d more like it)" % (len(sentences) - 1)
-        if others and worst != F.PASS:
-            text += "; %d other problem(s) in the evidence" % others
-        return text
-
-    def evidence(self) -> list:
-        return [dict(status=s, summary=text, **ev) for s, text, ev in self.items]
-
-    def finding(self, spec: F.CheckSpec, target: str, if_empty: str, fix: str | None = None,
-                passed: str | None = None, **extra) -> F.Finding:
-        """The finding for ``target``; ``passed`` is the summary when everything passed."""
-        status = self.status()
-        summary = self.summary(if_empty)
-        if status in (F.PASS, F.SKIP):
-            fix = None  # make() shows no fix for a pass
-            if passed and len(self.items) > 1:
-                summary = passed
-        return F.make(spec, status, target, summary,
-                      evidence=dict(results=self.evidence(), **extra), fix=fix)
 
 
 def _origin(url: str) -> tuple:
@@ -132,7 +89,7 @@ HTTPS_REDIRECT = F.CheckSpec(
 def https_redirect(site, probes) -> list:
     out = []
     for host in site.hosts:
-        verdicts = _Verdicts()
+        verdicts = Verdicts()
         start = "http://%s/" % host
         for chain in P.variants(site, probes)[("http", host)]:
             first = chain.hops[0]
@@ -175,7 +132,7 @@ REDIRECT_LOOP = F.CheckSpec(
 def redirect_loop(site, probes) -> list:
     out = []
     for host in site.hosts:
-        verdicts = _Verdicts()
+        verdicts = Verdicts()
         for chain in _chains_for(site, probes, host):
             ev = {"chain": chain.to_dict()}
             if chain.outcome == P.LOOP:
@@ -214,7 +171,7 @@ def canonical(site, probes) -> list:
     want_url = "https://%s/" % site.canonical_host
     out = []
     for host in site.hosts:
-        verdicts = _Verdicts()
+        verdicts = Verdicts()
         for chain in _chains_for(site, probes, host):
             ev = {"chain": chain.to_dict()}
             final = chain.final
@@ -257,7 +214,7 @@ NO_DOWNGRADE = F.CheckSpec(
 def no_downgrade(site, probes) -> list:
     out = []
     for host in site.hosts:
-        verdicts = _Verdicts()
+        verdicts = Verdicts()
         chains = _chains_for(site, probes, host, routes=True)
         for chain in chains:
             for hop in chain.hops:
@@ -292,7 +249,7 @@ HOSTS_CONSISTENT = F.CheckSpec(
 def hosts_consistent(site, probes) -> list:
     out = []
     for host in site.hosts:
-        verdicts = _Verdicts()
+        verdicts = Verdicts()
         for chain in P.variants(site, probes)[("https", host)]:
             ev = {"chain": chain.to_dict()}
             bad_tls = [h for h in chain.hops if h.error_kind == P.TLS]
@@ -334,7 +291,7 @@ HTTPS_ONLY = F.CheckSpec(
 def https_only(site, probes) -> list:
     out = []
     for host in site.hosts:
-        verdicts = _Verdicts()
+        verdicts = Verdicts()
         chains = list(_chains_for(site, probes, host, schemes=("http",), routes=True))
         for resp in _responses_on(chains, host, scheme="http"):
             if 200 <= resp.status < 300 and resp.body:
@@ -393,7 +350,7 @@ def _hsts_verdict(value: str | None) -> tuple:
 def hsts(site, probes) -> list:
     out = []
     for host in site.hosts:
-        verdicts = _Verdicts()
+        verdicts = Verdicts()
         chains = _chains_for(site, probes, host, schemes=("https",), routes=True)
         responses = _responses_on(chains, host)
         for resp in responses:
@@ -470,7 +427,7 @@ def security_headers(site, probes) -> list:
                     group.append(final.response)
     out = []
     for url, responses in pages.items():
-        verdicts = _Verdicts()
+        verdicts = Verdicts()
         for resp in responses:
             problems, seen = _header_problems(resp)
             if problems:
@@ -485,7 +442,7 @@ def security_headers(site, probes) -> list:
                           "no https page of %s answered without a server error, so there are no headers to read"
                           % site.domain))
     if failed:
-        errors = _Verdicts()
+        errors = Verdicts()
         for chain in failed:
             errors.add(F.ERROR, "could not fetch %s: %s" % (chain.start, chain.detail), chain=chain.to_dict())
         out.append(errors.finding(SECURITY_HEADERS, site.domain, "no page could be fetched"))
@@ -527,7 +484,7 @@ def parse_set_cookie(value: str) -> dict:
 def cookies(site, probes) -> list:
     out = []
     for host in site.hosts:
-        verdicts = _Verdicts()
+        verdicts = Verdicts()
         chains = _chains_for(site, probes, host, schemes=("https",), routes=True)
         responses = _responses_on(chains, host)
         checked = []
