@@ -53,6 +53,22 @@ def _error_text(errors: list) -> str:
     return "; ".join(parts)
 
 
+# The connection options every Cloudflare module takes (documented by the
+# launchready.ops.cloudflare doc fragment); each module adds api_token and its own options.
+CONNECTION_ARGUMENT_SPEC = {
+    "api_url": {"type": "str", "default": DEFAULT_API_URL},
+    "timeout": {"type": "float", "default": 30},
+    "validate_certs": {"type": "bool", "default": True},
+    "ca_path": {"type": "path"},
+}
+
+
+def client_from_params(params: dict) -> "CloudflareClient":
+    """The client for a module's parameters (api_token plus CONNECTION_ARGUMENT_SPEC)."""
+    verify = params["ca_path"] if params["ca_path"] else params["validate_certs"]
+    return CloudflareClient(params["api_token"], params["api_url"], timeout=params["timeout"], verify=verify)
+
+
 class CloudflareClient:
     """Calls to one API base URL with one API token (sent as ``Authorization: Bearer``)."""
 

@@ -22,8 +22,6 @@ description:
     for Cloudflare. community.general.cloudflare_dns has the URL built in.
 author:
   - launchready.ops developers (@launchready)
-requirements:
-  - requests
 options:
   api_token:
     description:
@@ -32,10 +30,6 @@ options:
       - Taken from the environment variable E(CLOUDFLARE_API_TOKEN) when not given.
     type: str
     required: true
-  api_url:
-    description: Base URL of the Cloudflare API v4.
-    type: str
-    default: https://api.cloudflare.com/client/v4
   zone:
     description: Name of the zone (for example V(example.com)).
     type: str
@@ -83,17 +77,8 @@ options:
         type: str
         choices: [present, absent]
         default: present
-  timeout:
-    description: Seconds each API call may take.
-    type: float
-    default: 30
-  validate_certs:
-    description: Verify the API's TLS certificate.
-    type: bool
-    default: true
-  ca_path:
-    description: PEM file of CA certificates to trust for the API instead of the system store.
-    type: path
+extends_documentation_fragment:
+  - launchready.ops.cloudflare
 attributes:
   check_mode:
     support: full
@@ -174,8 +159,8 @@ from ansible_collections.launchready.ops.plugins.module_utils import dns_record_
 def main():
     module = AnsibleModule(
         argument_spec=dict(
+            **cloudflare_api.CONNECTION_ARGUMENT_SPEC,
             api_token=dict(type="str", required=True, no_log=True, fallback=(env_fallback, ["CLOUDFLARE_API_TOKEN"])),
-            api_url=dict(type="str", default=cloudflare_api.DEFAULT_API_URL),
             zone=dict(type="str", required=True),
             records=dict(type="list", elements="dict", required=True, options=dict(
                 name=dict(type="str", required=True),
@@ -186,9 +171,6 @@ def main():
                 value_prefix=dict(type="str"),
                 state=dict(type="str", default="present", choices=["present", "absent"]),
             )),
-            timeout=dict(type="float", default=30),
-            validate_certs=dict(type="bool", default=True),
-            ca_path=dict(type="path"),
         ),
         supports_check_mode=True,
     )
@@ -199,10 +181,8 @@ def main():
         wants = [R.want_from_dict(item, params["zone"]) for item in params["records"]]
     except ValueError as exc:
         module.fail_json(msg="records: %s" % exc)
-    verify = params["ca_path"] if params["ca_path"] else params["validate_certs"]
     try:
-        client = cloudflare_api.CloudflareClient(params["api_token"], params["api_url"], timeout=params["timeout"],
-                                                 verify=verify)
+        client = cloudflare_api.client_from_params(params)
         result = cloudflare_dns.sync(client, params["zone"], wants, check_mode=module.check_mode)
     except ValueError as exc:
         module.fail_json(msg=str(exc))

@@ -21,8 +21,6 @@ description:
     for Cloudflare.
 author:
   - launchready.ops developers (@launchready)
-requirements:
-  - requests
 options:
   api_token:
     description:
@@ -32,10 +30,6 @@ options:
       - Taken from the environment variable E(CLOUDFLARE_API_TOKEN) when not given.
     type: str
     required: true
-  api_url:
-    description: Base URL of the Cloudflare API v4.
-    type: str
-    default: https://api.cloudflare.com/client/v4
   zone:
     description: Name of the zone (for example V(example.com)).
     type: str
@@ -60,17 +54,8 @@ options:
     description: Description of the entry point ruleset when it has to be created.
     type: str
     default: ""
-  timeout:
-    description: Seconds each API call may take.
-    type: float
-    default: 30
-  validate_certs:
-    description: Verify the API's TLS certificate.
-    type: bool
-    default: true
-  ca_path:
-    description: PEM file of CA certificates to trust for the API instead of the system store.
-    type: path
+extends_documentation_fragment:
+  - launchready.ops.cloudflare
 attributes:
   check_mode:
     support: full
@@ -135,27 +120,22 @@ PHASES = ["http_request_firewall_managed", "http_request_firewall_custom", "http
 def main():
     module = AnsibleModule(
         argument_spec=dict(
+            **cloudflare_api.CONNECTION_ARGUMENT_SPEC,
             api_token=dict(type="str", required=True, no_log=True, fallback=(env_fallback, ["CLOUDFLARE_API_TOKEN"])),
-            api_url=dict(type="str", default=cloudflare_api.DEFAULT_API_URL),
             zone=dict(type="str", required=True),
             zone_id=dict(type="str"),
             phase=dict(type="str", required=True, choices=PHASES),
             rules=dict(type="list", elements="dict", required=True),
             description=dict(type="str", default=""),
-            timeout=dict(type="float", default=30),
-            validate_certs=dict(type="bool", default=True),
-            ca_path=dict(type="path"),
         ),
         supports_check_mode=True,
     )
     if not cloudflare_api.HAS_REQUESTS:
         module.fail_json(msg=missing_required_lib("requests"))
     params = module.params
-    verify = params["ca_path"] if params["ca_path"] else params["validate_certs"]
     zone_id, result = params["zone_id"], {}
     try:
-        client = cloudflare_api.CloudflareClient(params["api_token"], params["api_url"], timeout=params["timeout"],
-                                                 verify=verify)
+        client = cloudflare_api.client_from_params(params)
         zone_id = params["zone_id"] or client.zone_id(params["zone"])
         result = CF.reconcile_ruleset(client, zone_id, params["phase"], params["rules"], check_mode=module.check_mode,
                                       description=params["description"])
