@@ -4,22 +4,11 @@ from __future__ import annotations
 
 import json
 import os
-import re
 
 import pytest
 import yaml
 
-from tests.support import ansible_run
-
-ROOT = ansible_run.ROOT
-
-
-def _catalog_ids(prefixes=("dns.", "http.", "tls.")) -> set:
-    """Stage 1 check ids of the catalog (docs/checks.md) for the given families."""
-    with open(os.path.join(ROOT, "docs", "checks.md"), encoding="utf-8") as fh:
-        text = fh.read()
-    stage1 = text.split("## Stage 1")[1].split("\n## ")[0]
-    return {m for m in re.findall(r"^\| ([a-z]+\.[a-z_]+) \|", stage1, re.M) if m.startswith(prefixes)}
+from tests.support import ansible_run, catalog
 
 
 @pytest.fixture(scope="module")
@@ -41,7 +30,7 @@ def test_report_lists_every_stage1_dns_http_tls_check_and_no_fail(audit_run):
     out = audit_run[1]
     report = json.loads((out / "shop.test" / "report.json").read_text())
     seen = {f["check"] for f in report["findings"]}
-    missing = _catalog_ids() - seen
+    missing = catalog.ids("Stage 1", ("dns.", "http.", "tls.")) - seen
     assert not missing, "checks missing from the report: %s" % sorted(missing)
     bad = [(f["check"], f["target"], f["summary"]) for f in report["findings"] if f["status"] in ("fail", "error")]
     assert not bad, "the healthy lab must have no fail or error: %s" % bad

@@ -3,21 +3,10 @@
 from __future__ import annotations
 
 import json
-import os
-import re
 
 import pytest
 
-from tests.support import ansible_run
-
-ROOT = ansible_run.ROOT
-
-
-def _stage2_ids() -> set:
-    with open(os.path.join(ROOT, "docs", "checks.md"), encoding="utf-8") as fh:
-        text = fh.read()
-    stage2 = text.split("## Stage 2")[1].split("\n## ")[0]
-    return set(re.findall(r"^\| ([a-z]+\.[a-z_]+) \|", stage2, re.M))
+from tests.support import ansible_run, catalog
 
 
 @pytest.fixture(scope="module")
@@ -32,7 +21,7 @@ def test_edge_playbook_reports_every_stage2_check_and_nothing_fails(edge_run):
     assert run.returncode == 0, run.stdout[-4000:] + run.stderr[-2000:]
     report = json.loads((out / "shop.test" / "report.json").read_text())
     seen = {f["check"] for f in report["findings"]}
-    assert _stage2_ids() - seen == set()
+    assert catalog.ids("Stage 2") - seen == set()
     bad = [(f["check"], f["target"], f["summary"]) for f in report["findings"] if f["status"] in ("fail", "error")]
     assert not bad, "the healthy lab's edge must have no fail or error: %s" % bad
     statuses = {f["check"]: f["status"] for f in report["findings"]}

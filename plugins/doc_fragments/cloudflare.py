@@ -11,6 +11,10 @@ class ModuleDocFragment:
 requirements:
   - requests
 options:
+  zone:
+    description: Name of the zone (for example V(example.com)).
+    type: str
+    required: true
   api_url:
     description: Base URL of the Cloudflare API v4.
     type: str

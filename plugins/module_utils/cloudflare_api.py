@@ -53,9 +53,10 @@ def _error_text(errors: list) -> str:
     return "; ".join(parts)
 
 
-# The connection options every Cloudflare module takes (documented by the
+# The zone and connection options every Cloudflare module takes (documented by the
 # launchready.ops.cloudflare doc fragment); each module adds api_token and its own options.
 CONNECTION_ARGUMENT_SPEC = {
+    "zone": {"type": "str", "required": True},
     "api_url": {"type": "str", "default": DEFAULT_API_URL},
     "timeout": {"type": "float", "default": 30},
     "validate_certs": {"type": "bool", "default": True},

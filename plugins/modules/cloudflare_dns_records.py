@@ -30,10 +30,6 @@ options:
       - Taken from the environment variable E(CLOUDFLARE_API_TOKEN) when not given.
     type: str
     required: true
-  zone:
-    description: Name of the zone (for example V(example.com)).
-    type: str
-    required: true
   records:
     description: The record sets to publish or remove.
     type: list
@@ -161,7 +157,6 @@ def main():
         argument_spec=dict(
             **cloudflare_api.CONNECTION_ARGUMENT_SPEC,
             api_token=dict(type="str", required=True, no_log=True, fallback=(env_fallback, ["CLOUDFLARE_API_TOKEN"])),
-            zone=dict(type="str", required=True),
             records=dict(type="list", elements="dict", required=True, options=dict(
                 name=dict(type="str", required=True),
                 type=dict(type="str", required=True, choices=list(cloudflare_dns.SUPPORTED_TYPES)),

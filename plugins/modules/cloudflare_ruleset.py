@@ -30,10 +30,6 @@ options:
       - Taken from the environment variable E(CLOUDFLARE_API_TOKEN) when not given.
     type: str
     required: true
-  zone:
-    description: Name of the zone (for example V(example.com)).
-    type: str
-    required: true
   zone_id:
     description: The zone's id, to save looking it up by O(zone).
     type: str
@@ -122,7 +118,6 @@ def main():
         argument_spec=dict(
             **cloudflare_api.CONNECTION_ARGUMENT_SPEC,
             api_token=dict(type="str", required=True, no_log=True, fallback=(env_fallback, ["CLOUDFLARE_API_TOKEN"])),
-            zone=dict(type="str", required=True),
             zone_id=dict(type="str"),
             phase=dict(type="str", required=True, choices=PHASES),
             rules=dict(type="list", elements="dict", required=True),

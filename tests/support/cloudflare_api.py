@@ -45,7 +45,9 @@ import threading
 import typing as t
 import urllib.parse
 import uuid
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
+
+from tests.support import http_server
 
 BASE = "/client/v4"
 RECORD_TYPES = ("A", "AAAA", "CAA", "CERT", "CNAME", "DNSKEY", "DS", "HTTPS", "LOC", "MX", "NAPTR", "NS", "PTR",
@@ -163,8 +165,7 @@ class CloudflareAPI:
         self.requests: list = []
         self._routes: list = []
         self._lock = threading.Lock()
-        self._server: ThreadingHTTPServer | None = None
-        self._thread: threading.Thread | None = None
+        self._server: http_server.BackgroundServer | None = None
         self._tmp: str | None = None
         self.route("GET", r"/zones", self.list_zones)
         self.route("GET", r"/zones/(?P<zone_id>[0-9a-f]{32})", self.get_zone)
@@ -208,9 +209,7 @@ class CloudflareAPI:
 
             do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = _handle
 
-        self._server = ThreadingHTTPServer((self.address, self.port), Handler)
-        self._server.daemon_threads = True
-        self.port = self._server.server_address[1]
+        wrap = None
         if self.ca is not None:
             self._tmp = tempfile.mkdtemp(prefix="cf-api-")
             leaf = self.ca.issue([self.address, "localhost"])
@@ -223,19 +222,17 @@ class CloudflareAPI:
                 fh.write(self.ca.root_pem)
             context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
             context.load_cert_chain(cert, key)
-            self._server.socket = context.wrap_socket(self._server.socket, server_side=True)
-        self._thread = threading.Thread(target=self._server.serve_forever, name="cloudflare-api", daemon=True)
-        self._thread.start()
+
+            def wrap(sock):
+                return context.wrap_socket(sock, server_side=True)
+        self._server = http_server.BackgroundServer(self.address, self.port, Handler, "cloudflare-api", wrap)
+        self.port = self._server.port
         return self
 
     def stop(self) -> None:
         if self._server:
-            self._server.shutdown()
-            self._server.server_close()
+            self._server.stop()
             self._server = None
-        if self._thread:
-            self._thread.join(5)
-            self._thread = None
         if self._tmp:
             for name in os.listdir(self._tmp):
                 os.unlink(os.path.join(self._tmp, name))

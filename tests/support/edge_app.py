@@ -17,9 +17,10 @@ precondition of web cache deception), ``/api/chat`` (POST -> 400 without a messa
 from __future__ import annotations
 
 import collections
-import threading
 import typing as t
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
+
+from tests.support import http_server
 
 CSS = "/static/app.0123abcd4567.css"
 JS = "/static/app.89abcdef0123.js"
@@ -43,8 +44,7 @@ class EdgeApp:
         self.address = address
         self.port = 0
         self.hits: collections.Counter = collections.Counter()
-        self._server: ThreadingHTTPServer | None = None
-        self._thread: threading.Thread | None = None
+        self._server: http_server.BackgroundServer | None = None
 
     @property
     def upstream(self) -> str:
@@ -98,18 +98,11 @@ class EdgeApp:
 
             do_GET = do_POST = do_HEAD = _handle
 
-        self._server = ThreadingHTTPServer((self.address, self.port), Handler)
-        self._server.daemon_threads = True
-        self.port = self._server.server_address[1]
-        self._thread = threading.Thread(target=self._server.serve_forever, name="edge-app", daemon=True)
-        self._thread.start()
+        self._server = http_server.BackgroundServer(self.address, self.port, Handler, "edge-app")
+        self.port = self._server.port
         return self
 
     def stop(self) -> None:
         if self._server:
-            self._server.shutdown()
-            self._server.server_close()
+            self._server.stop()
             self._server = None
-        if self._thread:
-            self._thread.join(5)
-            self._thread = None
