@@ -144,6 +144,9 @@ def never_cache(site, probes) -> list:
                 verdicts.add(F.ERROR, not_a_page, **ev)
             elif state == "hit":
                 verdicts.add(F.FAIL, "%s was served from the edge cache on a repeat request (%s)" % (url, said), **ev)
+            elif "private" not in cc and "no-store" not in cc and _loops(site, probes, url, addr, second):
+                verdicts.add(F.ERROR, "%s redirects into a redirect loop (%s): the page is never reached"
+                             % (url, _loops(site, probes, url, addr, second)), **ev)
             elif "private" not in cc and "no-store" not in cc:
                 verdicts.add(*_never_cache_gap(url, second, shown, stored), **ev)
             else:
@@ -153,8 +156,19 @@ def never_cache(site, probes) -> list:
     return out
 
 
+def _loops(site, probes, url: str, address: str, resp) -> str:
+    """The loop a redirect leads into ("" when it is no redirect or its chain ends): the page is never reached."""
+    if not resp.is_redirect:
+        return ""
+    chain = P.follow(site, probes, url, address=address)
+    return chain.detail if chain.outcome in (P.LOOP, P.TOO_MANY) else ""
+
+
 def _never_cache_gap(url: str, resp, shown: str, stored: R.Storability) -> tuple:
     """(status, sentence) for a never-cache answer that is neither private nor no-store."""
+    if resp.is_redirect and not stored.storable:
+        return F.PASS, "%s answers %d (a redirect to %s) with %s, which no cache may store (%s)" % (
+            url, resp.status, resp.location, shown, stored.why)
     if resp.status < 400:  # the page (or its redirect): it must say private or no-store, whatever caches guess
         return F.FAIL, "%s answers %d with %s, so a cache may store it (%s)" % (url, resp.status, shown, stored.why)
     if stored.rule in ("heuristic", "not-heuristic", "public"):
