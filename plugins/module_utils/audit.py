@@ -18,8 +18,8 @@ from ansible_collections.launchready.ops.plugins.module_utils import (
     checks_http,
     checks_renewal,
     checks_tls,
+    root_cause,
 )
-from ansible_collections.launchready.ops.plugins.module_utils import root_cause
 from ansible_collections.launchready.ops.plugins.module_utils import site as site_mod
 
 FAMILY_MODULES = (checks_dns, checks_http, checks_tls, checks_email, checks_edge, checks_cache, checks_content,

@@ -170,10 +170,6 @@ def blocked(findings: t.Iterable[F.Finding]) -> list:
     return [f for f in findings if is_blocked(f)]
 
 
-def _stage_index(stage: str) -> int:
-    return F.STAGES.index(stage) if stage in F.STAGES else len(F.STAGES)
-
-
 _STATUS_ORDER = {F.FAIL: 0, F.ERROR: 1, F.WARN: 2}
 
 
@@ -202,5 +198,5 @@ def risks(findings: t.Iterable[F.Finding]) -> list:
         out.append({"check": check_id, "status": worst.status, "impact": worst.impact, "stage": worst.stage,
                     "targets": list(dict.fromkeys(f.target for f in items)), "summary": worst.summary,
                     "fix": worst.fix, "blocks": sorted(blocks.get(check_id, []))})
-    out.sort(key=lambda r: (F.IMPACTS.index(r["impact"]), _stage_index(r["stage"]), r["check"]))
+    out.sort(key=lambda r: F.risk_order(r["impact"], r["stage"], r["check"]))
     return [dict(rank=n, **{k: v for k, v in r.items() if k != "stage"}) for n, r in enumerate(out, 1)]

@@ -71,8 +71,9 @@ def _blocks(stack: http_lab.Stack, app: str) -> list:
             continue
         extra: t.Sequence[str] = ()
         if apex == "rclimited.test":
-            # limit_req on every method, as a site that rate-limits /login outright would
-            extra = ["location = /login { return 429; }"]
+            # The limiter's bare 429 for every method, as a site that rate-limits /login outright sends it
+            # (its own add_header: none of the server's headers, so no Cache-Control).
+            extra = ["location = /login { add_header Retry-After 1 always; return 429; }"]
         http.append(edge_lab._maps(apex))
         blocks += edge_lab._site(ip, apex, tls, app, limit=apex != "rclimited.test", extra=extra)
     return http + blocks
