@@ -53,5 +53,6 @@ class ActionModule(ActionBase):
             verdict=F.overall(merged),
             counts=F.counts(merged),
             summary=reports.summary_lines(report),
+            risks=reports.risks_of(report),
         )
         return result

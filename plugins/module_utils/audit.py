@@ -18,6 +18,7 @@ from ansible_collections.launchready.ops.plugins.module_utils import (
     checks_http,
     checks_renewal,
     checks_tls,
+    root_cause,
 )
 from ansible_collections.launchready.ops.plugins.module_utils import site as site_mod
 
@@ -37,4 +38,6 @@ def run(site_vars: dict, checks: t.Sequence[str] | None = None, workers: int = 1
     wanted = list(checks or DEFAULT_FAMILIES)
     ids = [c for c in wanted if not c.endswith(".")]
     prefixes = [c for c in wanted if c.endswith(".")]
-    return check_registry.run(site, check_registry.select(ids=ids, prefixes=prefixes), workers=workers)
+    found = check_registry.run(site, check_registry.select(ids=ids, prefixes=prefixes), workers=workers)
+    # One pass once every check of the site ran: echoes of a certificate, DNS or loop defect fold under it.
+    return root_cause.attach_blocked_by(found)

@@ -8,7 +8,9 @@ it: the Cache-Control the edge sends, and whether a request repeated at once is 
 from the edge's cache (X-Cache-Status, CF-Cache-Status, X-Cache, Cache-Status or Age).
 Every URL is asked for twice at each address of the canonical host
 (``edge_probe.fetch_twice``, shared by the whole family); a request that gets no answer
-ends as ``error``, never as pass.
+ends as ``error``, never as pass.  Whether a shared cache may store an answer follows RFC 9111
+(``http_cache_rules``), and the rule that decided goes into the evidence; a 429 or 503 says
+"come back later", not what the page is, so it ends as ``error`` rather than being judged.
 
 The never-cache note of the report comes from here: cache.never_cache's evidence says, for
 each path, why it must never be cached (``NEVER_CACHE_WHY``).
@@ -22,6 +24,7 @@ import urllib.parse
 
 from ansible_collections.launchready.ops.plugins.module_utils import edge_probe as E
 from ansible_collections.launchready.ops.plugins.module_utils import findings as F
+from ansible_collections.launchready.ops.plugins.module_utils import http_cache_rules as R
 from ansible_collections.launchready.ops.plugins.module_utils import http_probe as P
 from ansible_collections.launchready.ops.plugins.module_utils.check_registry import check
 from ansible_collections.launchready.ops.plugins.module_utils.verdicts import Verdicts
@@ -54,6 +57,14 @@ def never_cache_why(path: str) -> str:
 
 def _under(path: str, prefixes: t.Iterable[str]) -> bool:
     return any(path == p.rstrip("/") or path.startswith(p.rstrip("/") + "/") for p in prefixes)
+
+
+def _not_a_page(url: str, resp) -> str:
+    """The sentence for a 429/503 ("come back later"): never judged as how the page is cached, so ``error``."""
+    if resp.status not in R.NOT_A_PAGE_STATUSES:
+        return ""
+    why = "rate limited by the site" if resp.status == 429 else "the site was unavailable"
+    return "%s answered %d (%s): not the page itself, so how it is cached is unknown" % (url, resp.status, why)
 
 
 def _pairs(site, probes, paths: list) -> tuple:
@@ -123,24 +134,48 @@ def never_cache(site, probes) -> list:
             if not second.ok:
                 verdicts.add(F.ERROR, "could not fetch %s: %s" % (url, second.describe_error()), **ev)
                 continue
+            stored = E.storability(second)
+            ev["storability"] = stored.to_dict()
+            not_a_page = _not_a_page(url, second)
             state, said = E.cache_state(second)
             cc = E.cache_control(second)
             shown = ", ".join(second.header_all("Cache-Control")) or "no Cache-Control"
-            if state == "hit":
+            if not_a_page:
+                verdicts.add(F.ERROR, not_a_page, **ev)
+            elif state == "hit":
                 verdicts.add(F.FAIL, "%s was served from the edge cache on a repeat request (%s)" % (url, said), **ev)
+            elif "private" not in cc and "no-store" not in cc and _loops(site, probes, url, addr, second):
+                verdicts.add(F.ERROR, "%s redirects into a redirect loop (%s): the page is never reached"
+                             % (url, _loops(site, probes, url, addr, second)), **ev)
             elif "private" not in cc and "no-store" not in cc:
-                cacheable, reason = E.shared_cacheable(second)
-                if second.status in (404, 410) and not cacheable:
-                    verdicts.add(F.WARN, "%s answers %d with %s: when it exists it must be private or no-store"
-                                 % (url, second.status, shown), **ev)
-                else:
-                    verdicts.add(F.FAIL, "%s answers %s with %s, so a shared cache may store it%s"
-                                 % (url, second.status, shown, " (%s)" % reason if cacheable else ""), **ev)
+                verdicts.add(*_never_cache_gap(url, second, shown, stored), **ev)
             else:
                 verdicts.add(F.PASS, "%s answers %s with Cache-Control: %s and was not served from the cache (%s)"
                              % (url, second.status, shown, said), **ev)
         out.append(verdicts.finding(NEVER_CACHE, url, "%s was not probed" % url, path=path, why=why))
     return out
+
+
+def _loops(site, probes, url: str, address: str, resp) -> str:
+    """The loop a redirect leads into ("" when it is no redirect or its chain ends): the page is never reached."""
+    if not resp.is_redirect:
+        return ""
+    chain = P.follow(site, probes, url, address=address)
+    return chain.detail if chain.outcome in (P.LOOP, P.TOO_MANY) else ""
+
+
+def _never_cache_gap(url: str, resp, shown: str, stored: R.Storability) -> tuple:
+    """(status, sentence) for a never-cache answer that is neither private nor no-store."""
+    if resp.is_redirect and not stored.storable:
+        return F.PASS, "%s answers %d (a redirect to %s) with %s, which no cache may store (%s)" % (
+            url, resp.status, resp.location, shown, stored.why)
+    if resp.status < 400:  # the page (or its redirect): it must say private or no-store, whatever caches guess
+        return F.FAIL, "%s answers %d with %s, so a cache may store it (%s)" % (url, resp.status, shown, stored.why)
+    if stored.rule in ("heuristic", "not-heuristic", "public"):
+        # An error answer without a lifetime of its own holds no customer data: the path is not there (yet).
+        return F.WARN, "%s answers %d with %s (%s): when it serves the page it must be private or no-store" % (
+            url, resp.status, shown, stored.why)
+    return F.FAIL, "%s answers %d with %s, so a cache may store it (%s)" % (url, resp.status, shown, stored.why)
 
 
 # --- cache.set_cookie ------------------------------------------------------------------------------
@@ -173,13 +208,19 @@ def set_cookie(site, probes) -> list:
             if not resp.ok:
                 verdicts.add(F.ERROR, "could not fetch %s: %s" % (url, resp.describe_error()), address=addr)
                 break
+            not_a_page = _not_a_page(url, resp)
+            if not_a_page:
+                verdicts.add(F.ERROR, not_a_page, address=addr, response=E.brief(resp))
+                break
             cookies = [v.partition("=")[0].strip() for v in resp.header_all("Set-Cookie")]
             if not cookies:
                 continue
             with_cookies += 1
             state, said = E.cache_state(resp)
-            cacheable, reason = E.shared_cacheable(resp)
-            ev = {"url": url, "address": addr, "cookies": cookies, "response": E.brief(resp)}
+            stored = E.storability(resp)
+            cacheable, reason = stored.reusable, stored.why
+            ev = {"url": url, "address": addr, "cookies": cookies, "response": E.brief(resp),
+                  "storability": stored.to_dict()}
             if state == "hit":
                 verdicts.add(F.FAIL, "%s came from the edge cache with Set-Cookie %s (%s)"
                              % (url, ", ".join(cookies), said), **ev)
@@ -228,8 +269,14 @@ def deception(site, probes) -> list:
             if not second.ok:
                 verdicts.add(F.ERROR, "could not fetch %s: %s" % (url, second.describe_error()), **ev)
                 continue
+            not_a_page = _not_a_page(url, second)
+            if not_a_page:
+                verdicts.add(F.ERROR, not_a_page, **ev)
+                continue
             state, said = E.cache_state(second)
-            cacheable, reason = E.shared_cacheable(second)
+            stored = E.storability(second)
+            ev["storability"] = stored.to_dict()
+            cacheable, reason = stored.reusable, stored.why
             kind = E.content_type(second) or "no Content-Type"
             page = second.status == 200 and not kind.startswith("text/css")
             if page and state == "hit":
@@ -296,6 +343,8 @@ def static_assets(site, probes) -> list:
         ev = {"url": url, "address": addr, "fingerprinted": E.fingerprinted(url), "response": E.brief(first)}
         if not first.ok:
             verdicts.add(F.ERROR, "could not fetch %s: %s" % (url, first.describe_error()), **ev)
+        elif _not_a_page(url, first):
+            verdicts.add(F.ERROR, _not_a_page(url, first), **ev)
         elif first.status != 200:
             verdicts.add(F.WARN, "the homepage loads %s, which answers %s" % (url, first.status), **ev)
         else:
@@ -337,6 +386,8 @@ def edge_hit(site, probes) -> list:
     if not second.ok:
         return [F.make(EDGE_HIT, F.ERROR, url, "could not fetch %s: %s" % (url, second.describe_error()),
                        evidence=ev)]
+    if _not_a_page(url, second):
+        return [F.make(EDGE_HIT, F.ERROR, url, _not_a_page(url, second), evidence=ev)]
     state, said = E.cache_state(second)
     if state == "hit":
         return [F.make(EDGE_HIT, F.PASS, url, "the repeat request for %s was a cache HIT (%s)" % (url, said),

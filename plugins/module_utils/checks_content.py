@@ -210,13 +210,15 @@ MIXED = F.CheckSpec(
 def mixed(site, probes) -> list:
     found = pages(site, probes)
     if not found:
-        problem = ""
+        problem, failed = "", []
         for chains in P.route_chains(site, probes, "https").values():
             for chain in chains:
                 if chain.outcome == P.FAILED:
                     problem = chain.detail
+                    failed.append(chain.to_dict())
         if problem:
-            return [F.make(MIXED, F.ERROR, site.canonical_host, "no page could be fetched: %s" % problem)]
+            return [F.make(MIXED, F.ERROR, site.canonical_host, "no page could be fetched: %s" % problem,
+                           evidence={"chains": failed})]
         return [F.make(MIXED, F.SKIP, site.canonical_host,
                        "no configured route of %s answers 200 with an HTML page" % site.canonical_host)]
     binary, why_not = browser_path(site)

@@ -416,6 +416,7 @@ def _header_problems(resp: P.Response) -> tuple:
 def security_headers(site, probes) -> list:
     pages: dict = {}  # final page URL -> [responses], one per address
     failed: list = []
+    unread: list = []  # chains that ended on no page (a loop, a server error): the evidence of an error
     for host in site.hosts:
         chains = _chains_for(site, probes, host, schemes=("https",), routes=True)
         failed.extend(_failures(chains))
@@ -425,6 +426,8 @@ def security_headers(site, probes) -> list:
                 group = pages.setdefault(final.url, [])
                 if all(r.address != final.address for r in group):
                     group.append(final.response)
+            else:
+                unread.append(chain.to_dict())
     out = []
     for url, responses in pages.items():
         verdicts = Verdicts()
@@ -440,7 +443,7 @@ def security_headers(site, probes) -> list:
     if not pages and not failed:
         out.append(F.make(SECURITY_HEADERS, F.ERROR, site.domain,
                           "no https page of %s answered without a server error, so there are no headers to read"
-                          % site.domain))
+                          % site.domain, evidence={"chains": unread}))
     if failed:
         errors = Verdicts()
         for chain in failed:

@@ -24,6 +24,7 @@ import re
 import typing as t
 import urllib.parse
 
+from ansible_collections.launchready.ops.plugins.module_utils import http_cache_rules as R
 from ansible_collections.launchready.ops.plugins.module_utils import http_probe as P
 
 MAX_ASSETS = 12
@@ -90,24 +91,14 @@ def max_age(directives: dict) -> int | None:
 
 
 def shared_cacheable(resp: P.Response) -> tuple:
-    """(True/False, why): may a shared cache (the edge, a proxy) store this response by its headers?"""
-    cc = cache_control(resp)
-    if "no-store" in cc:
-        return False, "Cache-Control: no-store"
-    if "private" in cc:
-        return False, "Cache-Control: private"
-    s_maxage, age = _seconds(cc.get("s-maxage")), max_age(cc)
-    if s_maxage is not None:
-        return s_maxage > 0, "s-maxage=%d" % s_maxage
-    if "no-cache" in cc:
-        return False, "Cache-Control: no-cache (stored only to be revalidated)"
-    if age is not None:
-        return age > 0, "max-age=%d" % age
-    if "public" in cc:
-        return True, "Cache-Control: public"
-    if resp.header("Expires"):
-        return True, "Expires: %s" % resp.header("Expires")
-    return False, "no Cache-Control or Expires"
+    """(True/False, why): may a shared cache store ``resp`` and answer the next visitor from it (RFC 9111)?"""
+    verdict = storability(resp)
+    return verdict.reusable, verdict.why
+
+
+def storability(resp: P.Response) -> R.Storability:
+    """The RFC 9111 verdict of a shared cache on ``resp``, with the rule that decided (http_cache_rules)."""
+    return R.shared_storability(resp.status, resp.headers)
 
 
 def cache_state(resp: P.Response) -> tuple:

@@ -97,16 +97,24 @@ def make(spec: CheckSpec, status: str, target: str, summary: str,
 _STATUS_RANK = {FAIL: 0, ERROR: 1, WARN: 2, PASS: 3, SKIP: 4}
 
 
+def risk_order(impact: str, stage: str, check: str) -> tuple:
+    """The ranking key of checks.md: impact, then stage, then id.
+
+    An error on a blocker ranks with the blockers: impact comes first, so an error keeps the
+    impact of its check.
+    """
+    return (IMPACTS.index(impact), STAGES.index(stage) if stage in STAGES else len(STAGES), check)
+
+
 def _rank_key(finding: Finding) -> tuple:
-    # An error on a blocker ranks with the blockers (checks.md): impact first,
-    # so an error keeps the impact of its check.
-    stage = STAGES.index(finding.stage) if finding.stage in STAGES else len(STAGES)
-    return (IMPACTS.index(finding.impact), stage, finding.check,
-            _STATUS_RANK[finding.status], finding.target)
+    return risk_order(finding.impact, finding.stage, finding.check) + (_STATUS_RANK[finding.status], finding.target)
 
 
 def risk_list(findings: t.Iterable[Finding]) -> list[Finding]:
-    """Failing findings (fail, error, warn) ranked by impact, then stage, then id."""
+    """Failing findings (fail, error, warn) ranked by impact, then stage, then id, one per target.
+
+    The report's ``risks`` (one per root cause, echoes folded) come from ``root_cause.risks``.
+    """
     return sorted((f for f in findings if f.status in RISK_STATUSES), key=_rank_key)
 
 

@@ -17,6 +17,7 @@ import typing as t
 from xml.etree import ElementTree as ET
 
 from ansible_collections.launchready.ops.plugins.module_utils import findings as F
+from ansible_collections.launchready.ops.plugins.module_utils import root_cause
 from ansible_collections.launchready.ops.plugins.module_utils.version import VERSION
 
 REPORT_FILES = ("report.json", "report.md", "report.html", "junit.xml")
@@ -29,15 +30,18 @@ def now_utc() -> str:
 
 
 def build(site: str, findings: t.Iterable[F.Finding], generated: str | None = None) -> dict:
+    """The report of ``findings``; ``risks`` holds one entry per root cause (echoes folded under it)."""
+    items = root_cause.attach_blocked_by(F.checklist(findings))
     return {"site": site, "generated": generated or now_utc(), "version": VERSION,
-            "findings": [f.to_dict() for f in F.checklist(findings)]}
+            "findings": [f.to_dict() for f in items], "risks": root_cause.risks(items)}
 
 
 def merge(previous: dict | None, report: dict) -> dict:
     """Keep the previous run's findings for checks this run did not execute.
 
     Later stages (deploy, email) add their checks to the same report; each run
-    replaces only the check ids it ran.
+    replaces only the check ids it ran.  The risks are worked out again over the merged
+    findings, so a cause found by one stage folds the echoes another stage reported.
     """
     if not previous or previous.get("site") != report["site"]:
         return report
@@ -78,26 +82,67 @@ def _md_cell(text: str) -> str:
     return str(text).replace("|", "\\|").replace("\n", " ")
 
 
+def risks_of(report: dict) -> list:
+    """The report's risks; worked out from its findings for a report written before risks existed."""
+    if "risks" in report:
+        return report["risks"]
+    return root_cause.risks(root_cause.attach_blocked_by(_findings(report)))
+
+
+def tally(items: list) -> dict:
+    """Counts per status, with the checks kept from running by a risk (``blocked``) apart from real errors."""
+    c = F.counts(items)
+    c["blocked"] = len(root_cause.blocked(items))
+    c[F.ERROR] -= c["blocked"]
+    return c
+
+
+def verdict_line(items: list) -> str:
+    """"FAIL - 2 pass, 0 warn, 4 fail, 1 error, 26 blocked by the risks, 5 skip"."""
+    c = tally(items)
+    return "%s - %d pass, %d warn, %d fail, %d error, %d blocked by the risks, %d skip" % (
+        F.overall(items).upper(), c[F.PASS], c[F.WARN], c[F.FAIL], c[F.ERROR], c["blocked"], c[F.SKIP])
+
+
+def _folded(items: list, check_id: str) -> list:
+    """The findings a risk keeps from running: (check, target) in checklist order."""
+    return [(f.check, f.target) for f in items if root_cause.is_blocked(f) and check_id in f.evidence["blocked_by"]]
+
+
+def _blocks_sentence(items: list, risk: dict) -> str:
+    folded = _folded(items, risk["check"])
+    if not folded:
+        return ""
+    checks = list(dict.fromkeys(c for c, _t in folded))
+    return "also keeps %d check%s from running: %s" % (len(folded), "" if len(folded) == 1 else "s", ", ".join(checks))
+
+
 def render_markdown(report: dict) -> str:
     items = _findings(report)
-    risks = F.risk_list(items)
-    verdict = F.overall(items)
-    c = F.counts(items)
+    risks = risks_of(report)
     out = ["# Launch report: %s" % report["site"], "",
            "Generated %s by launchready.ops %s." % (report["generated"], report["version"]), "",
-           "**Launch verdict: %s** - %d pass, %d warn, %d fail, %d error, %d skip." % (
-               verdict.upper(), c[F.PASS], c[F.WARN], c[F.FAIL], c[F.ERROR], c[F.SKIP]), "",
+           "**Launch verdict: %s** - %s." % tuple(verdict_line(items).split(" - ", 1)), "",
            "## Risks, most important first", ""]
     if risks:
-        out += ["| # | impact | status | check | target | what | fix |", "|---|---|---|---|---|---|---|"]
-        for n, f in enumerate(risks, 1):
+        out += ["| # | impact | status | check | targets | what | fix |", "|---|---|---|---|---|---|---|"]
+        for r in risks:
+            what = r["summary"]
+            blocks = _blocks_sentence(items, r)
+            if blocks:
+                what += " **This %s.**" % blocks
             out.append("| %d | %s | %s | `%s` | %s | %s | %s |" % (
-                n, f.impact, f.status, f.check, _md_cell(f.target), _md_cell(f.summary), _md_cell(f.fix)))
+                r["rank"], r["impact"], r["status"], r["check"], _md_cell(", ".join(r["targets"])), _md_cell(what),
+                _md_cell(r["fix"])))
     else:
         out.append("No open risks.")
     out += ["", "## Launch checklist", ""]
     for f in F.checklist(items):
         box = "x" if f.status in (F.PASS, F.SKIP) else " "
+        if root_cause.is_blocked(f):
+            out.append("- [ ] **BLOCKED** `%s` %s: by %s (%s)" % (
+                f.check, f.target, ", ".join("`%s`" % c for c in f.evidence["blocked_by"]), f.summary))
+            continue
         out.append("- [%s] **%s** `%s` %s: %s" % (box, _STATUS_MARK[f.status], f.check, f.target, f.summary))
     note = never_cache_note(report)
     if note:
@@ -112,28 +157,41 @@ body{font-family:system-ui,sans-serif;max-width:60rem;margin:2rem auto;padding:0
 h1{margin-bottom:.2rem} .meta{color:#666} table{border-collapse:collapse;width:100%;margin:1rem 0}
 th,td{border-bottom:1px solid #ddd;padding:.4rem;text-align:left;vertical-align:top;font-size:.92rem}
 .verdict{font-size:1.4rem;padding:.6rem 1rem;border-radius:.4rem;display:inline-block}
+.blocks{color:#555;font-size:.85rem;margin-top:.3rem} .s-blocked{background:#f3f3f3}
 .s-pass{background:#e3f6e5}.s-warn{background:#fff4d6}.s-fail,.s-error{background:#fde2e1}.s-skip{background:#eee}
 code{font-size:.85rem}
 """
 
 
+def _html_blocks(items: list, risk: dict) -> str:
+    blocks = _blocks_sentence(items, risk)
+    if not blocks:
+        return ""
+    folded = "".join("<li><code>%s</code> %s</li>" % (html.escape(c), html.escape(t))
+                     for c, t in _folded(items, risk["check"]))
+    return ("<details class='blocks'><summary>This %s</summary><ul>%s</ul></details>"
+            % (html.escape(blocks), folded))
+
+
 def render_html(report: dict) -> str:
     items = _findings(report)
-    risks = F.risk_list(items)
+    risks = risks_of(report)
     verdict = F.overall(items)
-    c = F.counts(items)
     e = html.escape
     rows = []
-    for n, f in enumerate(risks, 1):
-        cells = (f.status, n, e(f.impact), e(f.status), e(f.check), e(f.target), e(f.summary), e(f.fix))
+    for r in risks:
+        cells = (r["status"], r["rank"], e(r["impact"]), e(r["status"]), e(r["check"]),
+                 "<br>".join(e(t) for t in r["targets"]), e(r["summary"]), _html_blocks(items, r), e(r["fix"]))
         rows.append("<tr class='s-%s'><td>%d</td><td>%s</td><td>%s</td><td><code>%s</code></td><td>%s</td>"
-                    "<td>%s</td><td>%s</td></tr>" % cells)
-    risk_html = ("<table><tr><th>#</th><th>impact</th><th>status</th><th>check</th><th>target</th>"
+                    "<td>%s%s</td><td>%s</td></tr>" % cells)
+    risk_html = ("<table><tr><th>#</th><th>impact</th><th>status</th><th>check</th><th>targets</th>"
                  "<th>what is wrong</th><th>how to fix</th></tr>%s</table>" % "".join(rows)
                  if rows else "<p>No open risks.</p>")
     checklist_rows = "".join(
         "<tr class='s-%s'><td>%s</td><td><code>%s</code></td><td>%s</td><td>%s</td></tr>"
-        % (f.status, _STATUS_MARK[f.status], e(f.check), e(f.target), e(f.summary))
+        % (("blocked", "BLOCKED", e(f.check), e(f.target),
+            "by %s: %s" % (e(", ".join(f.evidence["blocked_by"])), e(f.summary))) if root_cause.is_blocked(f)
+           else (f.status, _STATUS_MARK[f.status], e(f.check), e(f.target), e(f.summary)))
         for f in F.checklist(items))
     return (
         "<!doctype html><html lang='en'><head><meta charset='utf-8'>"
@@ -141,13 +199,13 @@ def render_html(report: dict) -> str:
         "<title>Launch report: %(site)s</title><style>%(css)s</style></head><body>"
         "<h1>Launch report: %(site)s</h1><p class='meta'>Generated %(gen)s by launchready.ops %(ver)s</p>"
         "<p class='verdict s-%(verdict)s'>Launch verdict: %(VERDICT)s</p>"
-        "<p>%(p)d pass, %(w)d warn, %(f)d fail, %(er)d error, %(sk)d skip.</p>"
+        "<p>%(line)s.</p>"
         "<h2>Risks, most important first</h2>%(risks)s"
         "<h2>Launch checklist</h2><table><tr><th>status</th><th>check</th><th>target</th><th>result</th></tr>"
         "%(checklist)s</table>%(note)s</body></html>\n" % {
             "site": e(report["site"]), "css": _CSS, "gen": e(report["generated"]), "ver": e(report["version"]),
-            "verdict": verdict, "VERDICT": verdict.upper(), "p": c[F.PASS], "w": c[F.WARN], "f": c[F.FAIL],
-            "er": c[F.ERROR], "sk": c[F.SKIP], "risks": risk_html, "checklist": checklist_rows,
+            "verdict": verdict, "VERDICT": verdict.upper(), "line": e(verdict_line(items).partition(" - ")[2]),
+            "risks": risk_html, "checklist": checklist_rows,
             "note": _never_cache_html(report)})
 
 
@@ -226,12 +284,14 @@ def write(directory: str, report: dict) -> dict:
 def summary_lines(report: dict, limit: int = 10) -> list:
     """A short ranked summary for the terminal."""
     items = _findings(report)
-    c = F.counts(items)
-    lines = ["%s: launch verdict %s (%d pass, %d warn, %d fail, %d error, %d skip)" % (
-        report["site"], F.overall(items).upper(), c[F.PASS], c[F.WARN], c[F.FAIL], c[F.ERROR], c[F.SKIP])]
-    risks = F.risk_list(items)
-    for n, f in enumerate(risks[:limit], 1):
-        lines.append("%2d. [%s/%s] %s %s: %s" % (n, f.impact, f.status, f.check, f.target, f.summary))
+    verdict, _sep, counted = verdict_line(items).partition(" - ")
+    lines = ["%s: launch verdict %s (%s)" % (report["site"], verdict, counted)]
+    risks = risks_of(report)
+    for r in risks[:limit]:
+        blocks = _blocks_sentence(items, r)
+        lines.append("%2d. [%s/%s] %s %s: %s%s" % (r["rank"], r["impact"], r["status"], r["check"],
+                                                  ", ".join(r["targets"]), r["summary"],
+                                                  " (%s)" % blocks if blocks else ""))
     if len(risks) > limit:
         lines.append("    ... and %d more in the report" % (len(risks) - limit))
     return lines

@@ -108,7 +108,12 @@ def test_shared_cacheability():
     assert edge_probe.shared_cacheable(_resp(("Cache-Control", "private"), ("Cache-Control", "s-maxage=9")))[0] \
         is False
     assert edge_probe.shared_cacheable(_resp(("Cache-Control", "s-maxage=9")))[0]
-    assert not edge_probe.shared_cacheable(_resp())[0]
+    # RFC 9111 4.2.2: a 200 without Cache-Control is heuristically cacheable; a 429 or 500 is not.
+    assert edge_probe.shared_cacheable(_resp()) == (True, edge_probe.storability(_resp()).why)
+    assert edge_probe.storability(_resp()).rule == "heuristic"
+    limited = P.Response(url="https://a.test/login", address="127.0.0.1", status=429, headers=[])
+    assert not edge_probe.shared_cacheable(limited)[0]
+    assert edge_probe.storability(limited).rule == "not-heuristic"
 
 
 def test_fingerprints_and_never_cache_reasons():

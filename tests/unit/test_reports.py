@@ -36,7 +36,11 @@ def test_json_has_the_contract_shape(tmp_path):
     report = reports.build("shop.test", _items(), generated="2026-11-29T12:00:00Z")
     paths = reports.write(str(tmp_path), report)
     data = json.loads(open(paths["report.json"]).read())
-    assert set(data) == {"site", "generated", "version", "findings"}
+    assert set(data) == {"site", "generated", "version", "findings", "risks"}
+    assert [r["check"] for r in data["risks"]] == ["tls.cert_expiry", "dns.caa", "http.hsts"]
+    for n, r in enumerate(data["risks"], 1):
+        assert set(r) == {"rank", "check", "status", "impact", "targets", "summary", "fix", "blocks"}
+        assert r["rank"] == n
     assert data["site"] == "shop.test" and data["generated"] == "2026-11-29T12:00:00Z"
     assert re.fullmatch(r"\d+\.\d+\.\d+", data["version"])
     for f in data["findings"]:
