@@ -5,10 +5,15 @@ pebble (tests/support/acme_lab.py) issues certificates that live 20 days, inside
 nginx (edge_nginx) in front with it.  Then the job's command is run exactly as cron would run
 it, with cron's bare environment: a new certificate is issued, nginx reloads and serves it, and
 tls.auto_renew turns from "stale" to pass.
+
+The job runs from the root-owned runtime tls_acme installs (its own venv and collection
+copies), never from the controller's venv or collection path; a runtime someone else can
+write is refused, and the refusal is what tls.auto_renew then reports (issue #12, item 4).
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import shlex
@@ -38,6 +43,11 @@ def served(ca_file: str) -> x509.Certificate:
     with socket.create_connection((NGINX_IP, 443), timeout=3) as raw:
         with ctx.wrap_socket(raw, server_hostname=ZONE) as tls:
             return x509.load_der_x509_certificate(tls.getpeercert(binary_form=True))
+
+
+def _sha(path: str) -> str:
+    with open(path, "rb") as fh:
+        return hashlib.sha256(fh.read()).hexdigest()
 
 
 def on_disk(path: str) -> x509.Certificate:
@@ -70,7 +80,7 @@ def renewal():
         "tls_acme_dns_key_name": acme.tsig["name"], "tls_acme_dns_key_secret": acme.tsig["secret"],
         "tls_acme_dns_key_algorithm": acme.tsig["algorithm"],
         "tls_acme_renew_scheduler": "cron", "tls_acme_renew_cron_file": tls + "/renew/cron",
-        "tls_acme_renew_python": sys.executable,
+        "tls_acme_runtime_dir": os.path.join(work, "runtime"),
         "tls_acme_reload_command": ["/usr/sbin/nginx", "-c", conf, "-s", "reload"],
         "edge_nginx_conf_path": conf, "edge_nginx_state_dir": os.path.join(work, "nginx"),
         "edge_nginx_pid_path": os.path.join(work, "nginx", "nginx.pid"),
@@ -94,13 +104,43 @@ def renewal():
                              os.path.join(work, "nginx.out"), ready=lambda: procs.wait_port(NGINX_IP, 443, 0.2),
                              timeout=15)
         yield {"acme": acme, "tls": tls, "cron": tls + "/renew/cron", "work": work, "inventory": inventory,
-               "playbook": playbook}
+               "playbook": playbook, "runtime": os.path.join(work, "runtime")}
     finally:
         if server:
             server.stop()
         app.stop()
         acme.stop()
         shutil.rmtree(work, ignore_errors=True)
+
+
+def _run_job_as_cron_would(renewal) -> subprocess.CompletedProcess:
+    with open(renewal["cron"], encoding="utf-8") as fh:
+        entry = [line for line in fh.read().splitlines() if line and not line.startswith("#")]
+    assert len(entry) == 1
+    fields = shlex.split(entry[0])
+    assert fields[5] == "root" and fields[6].endswith("/renew/renew.sh")
+    return subprocess.run(["env", "-i", "PATH=/usr/bin:/bin", "HOME=/root", "SHELL=/bin/sh", "/bin/sh", "-c",
+                           " ".join(fields[6:])], capture_output=True, text=True, timeout=240, check=False)
+
+
+def test_the_job_uses_nothing_of_the_controllers(renewal):
+    controller = {os.path.realpath(sys.prefix), sys.prefix, ansible_run.ROOT, os.path.realpath(ansible_run.ROOT)}
+    job_files = [renewal["cron"]] + [os.path.join(renewal["tls"], "renew", name)
+                                     for name in ("renew.sh", "renew.yml", "vars.yml", "job.json")]
+    for path in job_files:
+        with open(path, encoding="utf-8") as fh:
+            text = fh.read()
+        assert not [c for c in controller if c in text], "%s names a controller path" % path
+    with open(os.path.join(renewal["tls"], "renew", "renew.sh"), encoding="utf-8") as fh:
+        script = fh.read()
+    assert "%s/venv/bin/ansible-playbook" % renewal["runtime"] in script
+    assert "%s/collections" % renewal["runtime"] in script
+    runtime = renewal["runtime"]
+    for path in (runtime, runtime + "/venv/bin/ansible-playbook",
+                 runtime + "/collections/ansible_collections/community/crypto/MANIFEST.json",
+                 runtime + "/collections/ansible_collections/launchready/ops/roles/tls_acme/tasks/main.yml"):
+        st = os.lstat(path)
+        assert st.st_uid == 0 and not st.st_mode & 0o022, (path, oct(st.st_mode))
 
 
 def test_the_job_renews_a_certificate_inside_the_window_and_reloads_nginx(renewal):
@@ -114,13 +154,7 @@ def test_the_job_renews_a_certificate_inside_the_window_and_reloads_nginx(renewa
     assert stale.status == "fail" and stale.summary.startswith("stale: the certificate has"), stale.summary
 
     # What cron would run, with cron's bare environment.
-    with open(renewal["cron"], encoding="utf-8") as fh:
-        entry = [line for line in fh.read().splitlines() if line and not line.startswith("#")]
-    assert len(entry) == 1
-    fields = shlex.split(entry[0])
-    assert fields[5] == "root" and fields[6].endswith("/renew/renew.sh")
-    job = subprocess.run(["env", "-i", "PATH=/usr/bin:/bin", "HOME=/root", "SHELL=/bin/sh", "/bin/sh", "-c",
-                          " ".join(fields[6:])], capture_output=True, text=True, timeout=240, check=False)
+    job = _run_job_as_cron_would(renewal)
     log = open(os.path.join(renewal["tls"], "renew", "renew.log"), encoding="utf-8").read()
     assert job.returncode == 0, log[-4000:]
     with open(os.path.join(renewal["tls"], "renew", "last-run.json"), encoding="utf-8") as fh:
@@ -141,6 +175,35 @@ def test_the_job_renews_a_certificate_inside_the_window_and_reloads_nginx(renewa
     fresh = auto_renew(renewal["cron"])
     assert fresh.status == "pass", fresh.summary
     assert "last run ok" in fresh.summary and "renews when fewer than 30 days remain" in fresh.summary
+
+
+@pytest.mark.parametrize("writable", ["runtime", "collection file", "job dir"])
+def test_a_runtime_others_can_write_is_refused_and_reported(renewal, writable):
+    runtime = renewal["runtime"]
+    path = {"runtime": runtime,
+            "collection file": runtime + "/collections/ansible_collections/launchready/ops/roles/tls_acme/tasks/main.yml",
+            "job dir": os.path.join(renewal["tls"], "renew")}[writable]
+    mode = os.stat(path).st_mode & 0o7777
+    cert = _sha(renewal["tls"] + "/cert.pem")
+    last_run = os.path.join(renewal["tls"], "renew", "last-run.json")
+    before = open(last_run, encoding="utf-8").read() if os.path.exists(last_run) else None
+    os.chmod(path, mode | 0o002)
+    try:
+        job = _run_job_as_cron_would(renewal)
+        with open(last_run, encoding="utf-8") as fh:
+            last = json.load(fh)
+        f = auto_renew(renewal["cron"])
+    finally:
+        os.chmod(path, mode)
+        if before is None:
+            os.unlink(last_run)
+        else:
+            with open(last_run, "w", encoding="utf-8") as fh:
+                fh.write(before)
+    assert job.returncode == 126, job.stdout + job.stderr
+    assert last["rc"] == 126 and path in last["error"] and "writable by group or others" in last["error"], last
+    assert _sha(renewal["tls"] + "/cert.pem") == cert, "nothing ran"
+    assert f.status == "fail" and "refused to run" in f.summary and path in f.summary, f.summary
 
 
 def test_the_job_description_matches_the_cron_entry(renewal):

@@ -321,8 +321,10 @@ def auto_renew(site, probes) -> list:
     last = info.get("last_run") or {}
     finished = _parse_time(last.get("finished"))
     if last and last.get("rc") not in (0, None):
-        return [F.make(AUTO_RENEW, F.FAIL, target, "stale: the renewal job's last run failed (rc=%s at %s); see "
-                       "renew.log beside %s" % (last.get("rc"), last.get("finished"), program), evidence=info)]
+        # tls_acme's renew.sh says why when it refused to run (an unsafe runtime path).
+        why = (": %s" % last["error"]) if isinstance(last.get("error"), str) and last["error"] else ""
+        return [F.make(AUTO_RENEW, F.FAIL, target, "stale: the renewal job's last run failed (rc=%s at %s)%s; see "
+                       "renew.log beside %s" % (last.get("rc"), last.get("finished"), why, program), evidence=info)]
     recent = finished is not None and (_now() - finished).total_seconds() / 86400 <= max(2 * interval, 1.0)
     left, not_after = (None, "")
     if info.get("certificate"):
