@@ -285,6 +285,8 @@ def fetch(url: str, address: str, *, ca_bundle: str | None, timeout: float, meth
             sock.settimeout(remaining())
             response.body_truncated = bool(resp.read(1))
         response.body = b"".join(chunks)
+        if fired.is_set():  # the watchdog cut the socket: what was read ends early, not where the server ended
+            raise socket.timeout("deadline passed")
     except Exception as exc:  # every fault becomes a classified outcome, never an exception
         kind, message, verify_message = _classify(exc, fired.is_set(), timeout)
         response.error_kind, response.error, response.tls_verify_message = kind, message, verify_message
