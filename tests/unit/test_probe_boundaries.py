@@ -1,6 +1,6 @@
 """Where the audit's HTTP probe may go: redirects stay on the site, addresses per name are capped.
 
-Issue #12 items 6 and 7, against real servers on 127.0.4.0/24: a DNS server
+Issue #12 items 6 and 7 (the TLS checks share the address cap), against real servers on 127.0.4.0/24: a DNS server
 (tests/support/spf_dns.py) on 127.0.4.53 serves the site's names; a redirecting
 HTTP server on 127.0.4.10:80 sends the walk elsewhere; a recording server on
 127.0.4.11 (a free port) counts every connection it gets, which must stay zero.
@@ -13,7 +13,7 @@ from http.server import BaseHTTPRequestHandler
 
 import pytest
 
-from ansible_collections.launchready.ops.plugins.module_utils import check_registry, site
+from ansible_collections.launchready.ops.plugins.module_utils import check_registry, checks_tls, site, tls_probe
 from ansible_collections.launchready.ops.plugins.module_utils import checks_http as C
 from ansible_collections.launchready.ops.plugins.module_utils import http_probe as P
 from tests.support import http_server
@@ -207,3 +207,22 @@ def test_thousands_of_addresses_are_capped_and_the_excess_reported(stand, monkey
 
     (finding,) = C.hosts_consistent(s, probes)
     assert "'addresses_skipped': %d" % (BIG_COUNT - 16) in repr(finding.evidence)
+
+
+def test_tls_checks_handshake_with_at_most_16_addresses_per_name(stand, monkeypatch):
+    handshakes: list = []
+    real_handshake = tls_probe.handshake
+
+    def counting_handshake(address, port, server_name, **kw):
+        handshakes.append(address)
+        if ipaddress.ip_address(address) not in MY_RANGE:  # never reach outside this test's range
+            return tls_probe.TlsResult(address=address, port=port, server_name=server_name,
+                                       verify=kw.get("verify", True), error=tls_probe.REFUSED, detail="refused")
+        return real_handshake(address, port, server_name, **kw)
+
+    monkeypatch.setattr(tls_probe, "handshake", counting_handshake)
+    s = _site(stand, launch_hosts=[BIG_NAME], launch_canonical_host=BIG_NAME)
+    (finding,) = check_registry.run(s, check_registry.select(ids=[checks_tls.CERT_VALID.id]))
+    assert 0 < len(set(handshakes)) <= 16, "%d addresses handshaken with" % len(set(handshakes))
+    assert all(ipaddress.ip_address(a) in MY_RANGE for a in handshakes)
+    assert finding.evidence["addresses_skipped"] == BIG_COUNT - 16
