@@ -9,14 +9,22 @@ HTTP server on 127.0.4.10:80 sends the walk elsewhere; a recording server on
 from __future__ import annotations
 
 import ipaddress
+import ssl
 from http.server import BaseHTTPRequestHandler
 
 import pytest
 
-from ansible_collections.launchready.ops.plugins.module_utils import check_registry, checks_tls, site, tls_probe
+from ansible_collections.launchready.ops.plugins.module_utils import (
+    check_registry,
+    checks_cache,
+    checks_tls,
+    edge_probe,
+    site,
+    tls_probe,
+)
 from ansible_collections.launchready.ops.plugins.module_utils import checks_http as C
 from ansible_collections.launchready.ops.plugins.module_utils import http_probe as P
-from tests.support import http_server
+from tests.support import http_server, pki
 from tests.support.spf_dns import ZoneDataDNS
 
 SITE_IP = "127.0.4.10"
@@ -226,3 +234,44 @@ def test_tls_checks_handshake_with_at_most_16_addresses_per_name(stand, monkeypa
     assert 0 < len(set(handshakes)) <= 16, "%d addresses handshaken with" % len(set(handshakes))
     assert all(ipaddress.ip_address(a) in MY_RANGE for a in handshakes)
     assert finding.evidence["addresses_skipped"] == BIG_COUNT - 16
+
+
+def test_homepage_assets_on_another_port_are_not_fetched(stand, tmp_path):
+    recorder = Recorder(SITE_IP)  # the site's own address, another port
+    ca = pki.TestCA("h4 assets")
+    leaf = ca.issue(["h4.test"])
+    cert, key, root = tmp_path / "cert.pem", tmp_path / "key.pem", tmp_path / "root.pem"
+    cert.write_bytes(leaf.pem + ca.intermediate_pem)
+    key.write_bytes(leaf.key_pem)
+    root.write_bytes(ca.root_pem)
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(str(cert), str(key))
+    page = ('<html><head><link rel="stylesheet" href="https://h4.test:%d/app.css">'
+            '<script src="/app.js"></script></head><body>shop</body></html>' % recorder.port).encode()
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self):  # noqa: N802 - stdlib name
+            body, ctype = (page, "text/html") if self.path == "/" else (b"var x;", "application/javascript")
+            self.send_response(200)
+            self.send_header("Content-Type", ctype)
+            self.send_header("Cache-Control", "public, max-age=31536000, immutable")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args):
+            pass
+
+    server = http_server.BackgroundServer(SITE_IP, 443, Handler, "h4-assets",
+                                          lambda sock: context.wrap_socket(sock, server_side=True))
+    try:
+        s = _site(stand, launch_hosts=["h4.test"], launch_ca_bundle=str(root))
+        probes = check_registry.Probes()
+        urls, problem = edge_probe.static_assets(s, probes)
+        assert not problem and urls == ["https://h4.test/app.js"]
+        findings = checks_cache.static_assets(s, probes)
+        assert findings and findings[0].status == "pass", findings[0].summary
+        assert recorder.connections == 0, "an asset on another port was fetched"
+    finally:
+        server.stop()
+        recorder.server.stop()
