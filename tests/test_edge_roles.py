@@ -182,6 +182,7 @@ def cloudflare(tmp_path):
 def _cf_run(api, tmp_path, *args, token=TOKEN, zone="shop.example"):
     host_vars = {"launch_domain": zone, "launch_hosts": [zone, "www." + zone],
                  "launch_cloudflare_api_url": api.url, "launch_cloudflare_api_token": token,
+                 "edge_cloudflare_ca_path": api.ca_file,
                  "launch_routes": {"login": "/login", "chatbot": "/api/chat"},
                  "edge_cloudflare_origin_addresses": ["203.0.113.10", "2001:db8::10"], "edge_cloudflare_timeout": 5}
     inventory = _inventory(str(tmp_path / ("hosts-%s.yml" % zone)), zone, host_vars)
@@ -223,7 +224,8 @@ def test_edge_cloudflare_configures_the_zone_then_changes_nothing(cloudflare, tm
 
     # The zone now passes edge.settings, read back through the API.
     variables = {"launch_domain": "shop.example", "launch_edge_provider": "cloudflare",
-                 "launch_cloudflare_api_url": cloudflare.url, "launch_cloudflare_api_token": TOKEN}
+                 "launch_cloudflare_api_url": cloudflare.url, "launch_cloudflare_api_token": TOKEN,
+                 "launch_ca_bundle": cloudflare.ca_file}
     (f,) = check_registry.run(site.from_vars(variables), check_registry.select(ids=[SETTINGS_CHECK]))
     assert f.status == "pass", f.summary
 

@@ -16,7 +16,9 @@ options:
     type: str
     required: true
   api_url:
-    description: Base URL of the Cloudflare API v4.
+    description:
+      - Base URL of the Cloudflare API v4.
+      - Must be an C(https://) URL; an C(http://) URL is refused, since the API token would travel in clear.
     type: str
     default: https://api.cloudflare.com/client/v4
   timeout:
@@ -24,7 +26,10 @@ options:
     type: float
     default: 30
   validate_certs:
-    description: Verify the API's TLS certificate.
+    description:
+      - Verify the API's TLS certificate, against OpenSSL's default store unless O(ca_path) is given.
+      - Proxy, CA bundle and C(.netrc) settings from the environment (C(HTTPS_PROXY), C(REQUESTS_CA_BUNDLE),
+        C(SSL_CERT_FILE)...) are never used.
     type: bool
     default: true
   ca_path:

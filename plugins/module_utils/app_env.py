@@ -4,15 +4,17 @@
 """The app's environment file: which names the app needs, the file itself, and the secrets.env_* checks.
 
 Plain Python, no Ansible imports. Values never leave this module in a result: diffs,
-findings and messages carry names, and at most a short fingerprint of a value.
+findings and messages carry names, and at most a short keyed fingerprint of a value.
 """
 
 from __future__ import annotations
 
 import hashlib
+import hmac
 import json
 import os
 import re
+import secrets
 import typing as t
 
 from ansible_collections.launchready.ops.plugins.module_utils import findings as F
@@ -71,9 +73,16 @@ def missing(needed: t.Iterable[str], values: dict) -> list:
     return sorted({n for n in needed if values.get(n) in (None, "")})
 
 
-def fingerprint(value: t.Any) -> str:
-    """A short, one-way fingerprint of a value: enough to tell two values apart in a report."""
-    return "sha256:" + hashlib.sha256(str(value).encode("utf-8")).hexdigest()[:10]
+# One random key per run (per process), never written anywhere: fingerprints made in one run
+# compare equal for equal values, but a report gives nobody a hash to test guesses against
+# offline (an unsalted SHA-256 prefix of a weak secret is found by trying candidates).
+_RUN_KEY = secrets.token_bytes(32)
+
+
+def fingerprint(value: t.Any, key: bytes | None = None) -> str:
+    """A short keyed fingerprint (HMAC-SHA256 with the run's key): enough to tell two values apart in a report."""
+    digest = hmac.new(key or _RUN_KEY, str(value).encode("utf-8"), hashlib.sha256).hexdigest()
+    return "hmac-sha256:" + digest[:12]
 
 
 def render(values: dict, header: str = "") -> str:

@@ -221,7 +221,7 @@ def settings(site, probes) -> list:
                        "launch_cloudflare_api_token (from a vault) to a token that can read it")]
     try:
         client = cloudflare_api.CloudflareClient(cfg["api_token"], api_url=cfg["api_url"],
-                                                 timeout=max(site.timeout, 5.0))
+                                                 timeout=max(site.timeout, 5.0), extra_ca=site.ca_bundle)
         zone = cfg["zone_id"] or client.zone_id(site.domain)
         values = {name: CF.get_setting(client, zone, name)
                   for name in ("ssl", "always_use_https", "min_tls_version", "security_header")}

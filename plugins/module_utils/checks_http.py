@@ -101,7 +101,11 @@ def https_redirect(site, probes) -> list:
                 verdicts.add(F.FAIL, "%s answers %s instead of redirecting to https" % (start, resp.status), hop=hop)
             else:
                 scheme, to_host, _port = _origin(resp.location)
-                if scheme != "https":
+                leaves = P.off_site(site, resp.location)
+                if leaves:
+                    verdicts.add(F.FAIL, "%s redirects off the site to %s (%s; not followed)"
+                                 % (start, resp.location, leaves), hop=hop, off_site=resp.location)
+                elif scheme != "https":
                     verdicts.add(F.FAIL, "%s redirects to %s, which is not https" % (start, resp.location), hop=hop)
                 elif to_host != host:
                     verdicts.add(F.FAIL, "%s redirects straight to another host (%s); redirect to https://%s/ "
@@ -142,6 +146,10 @@ def redirect_loop(site, probes) -> list:
                              % (chain.start, P.MAX_HOPS, chain.final.url), **ev)
             elif chain.outcome == P.FAILED:
                 verdicts.add(F.ERROR, "could not finish walking %s: %s" % (chain.start, chain.detail), **ev)
+            elif chain.outcome == P.OFF_SITE:
+                # No loop on the site's own names; what the other site does is not ours to fetch.
+                verdicts.add(F.PASS, "%s leaves the site after %d redirect(s) for %s (not followed)"
+                             % (chain.start, chain.redirects, chain.off_site), **ev)
             else:
                 verdicts.add(F.PASS, "%s ends after %d redirect(s) on %s"
                              % (chain.start, chain.redirects, chain.final.url), **ev)
@@ -180,6 +188,9 @@ def canonical(site, probes) -> list:
             elif chain.outcome in (P.LOOP, P.TOO_MANY):
                 verdicts.add(F.FAIL, "%s never ends (%s), so it never reaches %s"
                              % (chain.start, chain.outcome.replace("_", " "), want_url), **ev)
+            elif chain.outcome == P.OFF_SITE:
+                verdicts.add(F.FAIL, "%s redirects off the site to %s (not followed), so it never reaches %s"
+                             % (chain.start, chain.off_site, want_url), **ev)
             elif _origin(final.url) != want:
                 verdicts.add(F.FAIL, "%s ends on %s instead of %s" % (chain.start, final.url, want_url), **ev)
             elif final.status != 200:

@@ -31,7 +31,7 @@ import datetime as dt
 import ssl
 import typing as t
 
-from ansible_collections.launchready.ops.plugins.module_utils import dns_query, tls_probe
+from ansible_collections.launchready.ops.plugins.module_utils import dns_query, http_probe, tls_probe
 from ansible_collections.launchready.ops.plugins.module_utils import findings as F
 from ansible_collections.launchready.ops.plugins.module_utils.check_registry import check
 
@@ -142,6 +142,7 @@ def _per_host(spec: F.CheckSpec, site: t.Any, probes: t.Any,
     resolved = _fan_out(hosts, lambda h: dns_query.resolve_cached(site, probes, h))
     pairs = []
     by_host: dict = {h: [] for h in hosts}
+    skipped: dict = {}
     for host, res in zip(hosts, resolved, strict=True):
         if isinstance(res, BaseException):
             by_host[host].append(("", _Verdict(F.ERROR, "could not resolve %s: %s" % (host, res), {})))
@@ -153,7 +154,10 @@ def _per_host(spec: F.CheckSpec, site: t.Any, probes: t.Any,
                 {"resolution": [a.to_dict() for a in res["answers"]]},
                 "Publish A/AAAA records for %s (see dns.resolves), then re-run the audit." % host)))
             continue
-        pairs.extend((host, a) for a in res["addresses"])
+        # The site's DNS must not decide how many handshakes the audit makes: the same cap as the http probes.
+        probed = list(res["addresses"])[:http_probe.MAX_ADDRESSES_PER_NAME]
+        skipped[host] = len(res["addresses"]) - len(probed)
+        pairs.extend((host, a) for a in probed)
     verdicts = _fan_out(pairs, lambda pair: decide(*pair))
     for (host, address), verdict in zip(pairs, verdicts, strict=True):
         if isinstance(verdict, BaseException):
@@ -174,6 +178,8 @@ def _per_host(spec: F.CheckSpec, site: t.Any, probes: t.Any,
                 summary += " (%s at all %d addresses)" % (worst.status, len(items))
             else:
                 summary += " (%s at %d of %d addresses)" % (worst.status, same, len(items))
+        if skipped.get(host):
+            evidence["addresses_skipped"] = skipped[host]
         out.append(F.make(spec, worst.status, host, summary, evidence, worst.fix))
     return out
 

@@ -12,14 +12,26 @@ error codes and messages, so a module can say what to fix.
 
 Generic on purpose: ``request`` and ``paginate`` serve any v4 endpoint (zone
 settings, rulesets); the DNS-record helpers below are thin.  No Ansible imports.
+
+The token is a credential for the whole zone, so the client trusts only what it is
+told, like the audit's probe: https only, the CA the caller names or OpenSSL's own
+store (never certifi's, nor REQUESTS_CA_BUNDLE), no proxy or .netrc from the
+environment, and an error body that is not the API's JSON is never echoed.
 """
 
 from __future__ import annotations
 
+import http
+import os
+import ssl
 import typing as t
+import urllib.parse
+
+from ansible_collections.launchready.ops.plugins.module_utils import tls_probe
 
 try:
     import requests
+    import requests.adapters
     HAS_REQUESTS = True
 except ImportError:  # pragma: no cover - the module reports missing_required_lib
     HAS_REQUESTS = False
@@ -64,6 +76,72 @@ CONNECTION_ARGUMENT_SPEC = {
 }
 
 
+def _https_url(api_url: str) -> str:
+    """``api_url`` without a trailing slash; CloudflareError unless it is an https URL with a host."""
+    parts = urllib.parse.urlsplit(str(api_url or ""))
+    if parts.scheme.lower() != "https" or not parts.hostname:
+        netloc = parts.netloc.rpartition("@")[2]  # never repeat user:password@ or the query in a message
+        shown = urllib.parse.urlunsplit((parts.scheme, netloc, parts.path, "", ""))
+        raise CloudflareError("api_url must be an https:// URL (the API token would cross the network in clear "
+                              "otherwise), got %r" % (shown or str(api_url)))
+    return str(api_url).rstrip("/")
+
+
+def trust_context(verify: t.Any, extra_ca: str | None = None) -> ssl.SSLContext | None:
+    """The TLS trust for the API: None when ``verify`` is False (no checks), else a context holding
+    the PEM file or directory ``verify`` names, or OpenSSL's default store when ``verify`` is True,
+    plus ``extra_ca`` when given."""
+    if verify is False:
+        return None
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    try:
+        if verify is True:
+            cafile, capath = tls_probe.system_store()
+            if cafile or capath:
+                ctx.load_verify_locations(cafile=cafile, capath=capath)
+        elif isinstance(verify, str) and os.path.isdir(verify):
+            ctx.load_verify_locations(capath=verify)
+        elif isinstance(verify, str):
+            ctx.load_verify_locations(cafile=verify)
+        else:
+            raise CloudflareError("validate_certs/ca_path must be true, false or a CA file path, got %r" % (verify,))
+        if extra_ca:
+            ctx.load_verify_locations(cafile=extra_ca)
+    except (OSError, ssl.SSLError) as exc:
+        raise CloudflareError("cannot load the CA certificates for the Cloudflare API (%s): %s"
+                              % (verify if isinstance(verify, str) else extra_ca, exc)) from None
+    return ctx
+
+
+if HAS_REQUESTS:
+    class _TrustAdapter(requests.adapters.HTTPAdapter):
+        """HTTPS verified against one SSLContext: requests never adds certifi or an environment bundle."""
+
+        def __init__(self, context: ssl.SSLContext) -> None:
+            self._context = context
+            super().__init__()
+
+        def init_poolmanager(self, *args: t.Any, **kwargs: t.Any) -> None:
+            kwargs["ssl_context"] = self._context
+            super().init_poolmanager(*args, **kwargs)
+
+        def cert_verify(self, conn: t.Any, url: str, verify: t.Any, cert: t.Any) -> None:
+            conn.cert_reqs = "CERT_REQUIRED"
+            conn.ca_certs = conn.ca_cert_dir = None  # the context already holds the trust
+
+
+def _status_line(response: t.Any) -> str:
+    """"HTTP 502 Bad Gateway, a text/html body of 1234 bytes": what a non-API answer was, not what it said."""
+    try:
+        reason = http.HTTPStatus(response.status_code).phrase  # our words: the server's reason phrase is its own
+    except ValueError:
+        reason = ""
+    ctype = "".join(c for c in (response.headers.get("Content-Type") or "no type").split(";")[0]
+                    if c.isalnum() or c in "/+.-")[:60]
+    return "HTTP %d%s, a %s body of %d bytes" % (response.status_code, " " + reason if reason else "", ctype,
+                                                 len(response.content or b""))
+
+
 def client_from_params(params: dict) -> "CloudflareClient":
     """The client for a module's parameters (api_token plus CONNECTION_ARGUMENT_SPEC)."""
     verify = params["ca_path"] if params["ca_path"] else params["validate_certs"]
@@ -74,15 +152,21 @@ class CloudflareClient:
     """Calls to one API base URL with one API token (sent as ``Authorization: Bearer``)."""
 
     def __init__(self, token: str, api_url: str = DEFAULT_API_URL, timeout: float = DEFAULT_TIMEOUT,
-                 verify: t.Any = True, session: t.Any = None) -> None:
+                 verify: t.Any = True, session: t.Any = None, extra_ca: str | None = None) -> None:
+        """``verify``: True (OpenSSL's default store), a CA file path (that CA only) or False;
+        ``extra_ca``: a PEM file trusted as well (the site's launch_ca_bundle)."""
         if not HAS_REQUESTS:  # pragma: no cover
             raise CloudflareError("the Cloudflare client needs the Python library requests")
         if not token:
             raise CloudflareError("no API token: create one with the Zone.DNS Edit permission for the zone")
-        self.api_url = api_url.rstrip("/")
+        self.api_url = _https_url(api_url)
         self.timeout = float(timeout)
-        self.verify = verify
+        context = trust_context(verify, extra_ca)
+        self.verify = context is not None
         self.session = session or requests.Session()
+        self.session.trust_env = False  # no proxy, CA bundle or .netrc credentials from the environment
+        if context is not None:
+            self.session.mount("https://", _TrustAdapter(context))
         self.session.headers.update({"Authorization": "Bearer %s" % token, "Accept": "application/json"})
         self.calls = 0
 
@@ -93,7 +177,7 @@ class CloudflareClient:
         self.calls += 1
         try:
             response = self.session.request(method, url, params=params, json=body, timeout=self.timeout,
-                                            verify=self.verify)
+                                            verify=self.verify, allow_redirects=False)
         except requests.exceptions.Timeout:
             raise CloudflareError("%s: no answer from %s within %.0f s" % (where, self.api_url, self.timeout)) from None
         except requests.exceptions.SSLError as exc:
@@ -103,8 +187,8 @@ class CloudflareClient:
         try:
             envelope = response.json()
         except ValueError:
-            raise CloudflareError("%s: HTTP %d with a body that is not JSON: %s"
-                                  % (where, response.status_code, response.text[:200]),
+            # A proxy's or load balancer's page: it may reflect the request (and its token), so only its shape.
+            raise CloudflareError("%s: %s, not the API's JSON" % (where, _status_line(response)),
                                   status=response.status_code) from None
         if not isinstance(envelope, dict) or "success" not in envelope:
             raise CloudflareError("%s: HTTP %d with an answer that is not a Cloudflare API envelope"

@@ -233,8 +233,10 @@ def page_refs(page_url: str, body: bytes) -> list:
 
 
 def same_site(site: t.Any, url: str) -> bool:
+    """``url`` is on one of the site's hosts, on its scheme's default port (never another port: the page's
+    author must not aim the audit at other services, see http_probe.off_site)."""
     host = (urllib.parse.urlsplit(url).hostname or "").lower()
-    return host == site.canonical_host or host in site.hosts
+    return (host == site.canonical_host or host in site.hosts) and not P.off_site(site, url)
 
 
 def homepage(site: t.Any, probes: t.Any) -> tuple:

@@ -10,7 +10,9 @@ redirect and never raises for a network fault: the outcome carries a classified
 ``error_kind`` so a check can end as ``error`` with the reason, never as pass.
 
 ``follow`` walks a redirect chain hop by hop, resolving each hop's host through
-the site's resolvers; ``variants`` walks http/https x every host x every address.
+the site's resolvers, and only within the site (``off_site``): the audited site
+must not make the controller fetch anything else.  ``variants`` walks http/https
+x every host x every address (at most ``MAX_ADDRESSES_PER_NAME`` per name).
 Both memoize in the run's ``Probes`` so all http.* checks share the requests.
 
 Plain Python, stdlib only: no Ansible imports.
@@ -36,6 +38,8 @@ from ansible_collections.launchready.ops.plugins.module_utils import dns_query, 
 
 MAX_BODY = 512 * 1024
 MAX_HOPS = 10
+# A name may resolve to thousands of addresses (the audited site's DNS decides): probe a few.
+MAX_ADDRESSES_PER_NAME = 16
 REDIRECT_STATUSES = (301, 302, 303, 307, 308)
 USER_AGENT = "launchready.ops/0.1 (+launch audit)"
 
@@ -49,11 +53,14 @@ DNS = "dns"
 UNREACHABLE = "unreachable"  # no route / address not available: a network fault, not the server's answer
 ERROR_KINDS = (TIMEOUT, REFUSED, RESET, TLS, PROTOCOL, DNS, UNREACHABLE)
 
+DEFAULT_PORTS = {"http": 80, "https": 443}
+
 # Chain outcomes.
 FINAL = "final"        # ended on a response that is not a redirect
 LOOP = "loop"          # a hop pointed back at a URL already visited
 TOO_MANY = "too_many"  # still redirecting after max_hops redirects
 FAILED = "error"       # a hop got no response (error_kind says why)
+OFF_SITE = "off_site"  # a hop redirected outside the site: that target was not fetched
 
 
 @dataclasses.dataclass
@@ -197,12 +204,14 @@ def _abort(sock_box: list, fired: threading.Event) -> None:
 
 
 def fetch(url: str, address: str, *, ca_bundle: str | None, timeout: float, method: str = "GET",
-          headers: dict | None = None, max_body: int = MAX_BODY, verify: bool = True) -> Response:
+          headers: dict | None = None, max_body: int = MAX_BODY, verify: bool = True,
+          body: bytes | None = None) -> Response:
     """Request ``url`` from ``address`` (IPv4/IPv6 literal) and return what came back; never raises for I/O.
 
     SNI and Host are the URL's host; certificates are checked against the system
     store plus ``ca_bundle``. ``timeout`` bounds the whole fetch (connect, TLS,
     request, headers and body). Redirects are reported, never followed.
+    ``body`` is sent as is, with its Content-Length.
     """
     parts = urllib.parse.urlsplit(url)
     scheme = parts.scheme.lower()
@@ -248,12 +257,14 @@ def fetch(url: str, address: str, *, ca_bundle: str | None, timeout: float, meth
             response.tls_version = sock.version()
         send = {"Host": _host_header(host, port, scheme), "User-Agent": USER_AGENT, "Accept": "*/*",
                 "Accept-Encoding": "identity", "Connection": "close"}
+        if body is not None:
+            send["Content-Length"] = str(len(body))
         for name, value in (headers or {}).items():
             for known in [k for k in send if k.lower() == name.lower()]:
                 del send[known]
             send[name] = value
         sock.settimeout(remaining())
-        sock.sendall(_request_bytes(method, target, send))
+        sock.sendall(_request_bytes(method, target, send) + (body or b""))
         sock.settimeout(remaining())
         resp = http.client.HTTPResponse(sock, method=method)
         resp.begin()
@@ -274,6 +285,8 @@ def fetch(url: str, address: str, *, ca_bundle: str | None, timeout: float, meth
             sock.settimeout(remaining())
             response.body_truncated = bool(resp.read(1))
         response.body = b"".join(chunks)
+        if fired.is_set():  # the watchdog cut the socket: what was read ends early, not where the server ended
+            raise socket.timeout("deadline passed")
     except Exception as exc:  # every fault becomes a classified outcome, never an exception
         kind, message, verify_message = _classify(exc, fired.is_set(), timeout)
         response.error_kind, response.error, response.tls_verify_message = kind, message, verify_message
@@ -333,6 +346,8 @@ class Chain:
     hops: list = dataclasses.field(default_factory=list)
     outcome: str = FINAL
     detail: str = ""
+    off_site: str | None = None  # the redirect target not followed (outcome OFF_SITE)
+    addresses_skipped: int = 0  # addresses of the start host beyond MAX_ADDRESSES_PER_NAME, not probed
 
     @property
     def final(self) -> Hop | None:
@@ -355,6 +370,10 @@ class Chain:
                "hops": [h.to_dict() for h in self.hops]}
         if self.detail:
             out["detail"] = self.detail
+        if self.off_site:
+            out["off_site"] = self.off_site
+        if self.addresses_skipped:
+            out["addresses_skipped"] = self.addresses_skipped
         return out
 
 
@@ -380,7 +399,11 @@ def fetch_cached(site: t.Any, probes: t.Any, url: str, address: str, method: str
 
 
 def resolve_host(site: t.Any, probes: t.Any, host: str) -> tuple:
-    """(addresses, error sentence or "") for ``host`` through the site's resolvers; IP literals as is."""
+    """(addresses to probe, error sentence or "") for ``host`` through the site's resolvers; IP literals as is.
+
+    At most ``MAX_ADDRESSES_PER_NAME`` addresses (the first in sorted order); ``skipped_addresses``
+    says how many more the name has.
+    """
     try:
         ipaddress.ip_address(host)
         return [host], ""
@@ -390,10 +413,56 @@ def resolve_host(site: t.Any, probes: t.Any, host: str) -> tuple:
     if isinstance(result, BaseException):  # Probes caches failures as values
         raise result
     if result["addresses"]:
-        return list(result["addresses"]), ""
+        return list(result["addresses"])[:MAX_ADDRESSES_PER_NAME], ""
     problems = sorted({"%s %s at %s%s" % (a.rdtype, a.status, a.server, " (%s)" % a.detail if a.detail else "")
                        for a in result["answers"]})
     return [], "%s does not resolve: %s" % (host, "; ".join(problems) or "no resolver configured")
+
+
+# --- the site's boundary ----------------------------------------------------------------------------
+
+def skipped_addresses(site: t.Any, probes: t.Any, host: str) -> int:
+    """How many resolved addresses of ``host`` ``resolve_host`` leaves out (beyond the cap)."""
+    try:
+        ipaddress.ip_address(host)
+        return 0
+    except ValueError:
+        pass
+    result = dns_query.resolve_cached(site, probes, host)
+    if isinstance(result, BaseException):
+        return 0
+    return max(0, len(result["addresses"]) - MAX_ADDRESSES_PER_NAME)
+
+
+def off_site(site: t.Any, url: str) -> str:
+    """Why a redirect walk must not fetch ``url``, or "" when it may.
+
+    The site is its own names (launch_hosts, the canonical host, names under launch_domain)
+    on the scheme's default port.  Anything else (another domain, an IP literal, which would
+    skip the site's resolvers, another port) would let the audited site aim the controller
+    at its neighbours, so the walk ends there.
+    """
+    parts = urllib.parse.urlsplit(url)
+    scheme = parts.scheme.lower()
+    host = (parts.hostname or "").rstrip(".").lower()
+    try:
+        port = parts.port or DEFAULT_PORTS.get(scheme)
+    except ValueError:
+        return "not a valid port"
+    if scheme not in DEFAULT_PORTS:
+        return "not http(s)"
+    try:
+        ipaddress.ip_address(host)
+        return "an IP address, not one of the site's names"
+    except ValueError:
+        pass
+    own = {h.lower() for h in site.hosts} | {site.canonical_host.lower(), site.domain.lower()}
+    if host not in own and not host.endswith("." + site.domain.lower()):
+        return "%s is not one of the site's names (launch_hosts, the canonical host, names under %s)" % (
+            host or "no host", site.domain)
+    if port != DEFAULT_PORTS[scheme]:
+        return "port %d, not the %s port %d" % (port, scheme, DEFAULT_PORTS[scheme])
+    return ""
 
 
 def follow(site: t.Any, probes: t.Any, url: str, max_hops: int = MAX_HOPS, address: str | None = None) -> Chain:
@@ -444,6 +513,11 @@ def _follow(site: t.Any, probes: t.Any, url: str, max_hops: int, address: str | 
         if _normal(nxt) in seen:
             chain.outcome, chain.detail = LOOP, "%s redirects back to %s" % (current, nxt)
             return chain
+        why = off_site(site, nxt)
+        if why:
+            chain.outcome, chain.off_site = OFF_SITE, nxt
+            chain.detail = "%s redirects off the site to %s (%s): not followed" % (current, nxt, why)
+            return chain
         current, pinned = nxt, None
 
 
@@ -461,7 +535,8 @@ def _walk_all(site: t.Any, probes: t.Any, starts: list) -> dict:
     if jobs:
         with concurrent.futures.ThreadPoolExecutor(max_workers=min(16, len(jobs))) as pool:
             chains = list(pool.map(lambda job: follow(site, probes, job[1], address=job[2]), jobs))
-        for (key, _url, _addr), chain in zip(jobs, chains, strict=True):
+        for (key, url, _addr), chain in zip(jobs, chains, strict=True):
+            chain.addresses_skipped = skipped_addresses(site, probes, urllib.parse.urlsplit(url).hostname or "")
             out[key].append(chain)
     return out
 

@@ -11,10 +11,7 @@ one app server directly. Plain Python, stdlib only.
 
 from __future__ import annotations
 
-import http.client
 import json
-import socket
-import ssl
 import time
 import typing as t
 import urllib.parse
@@ -34,54 +31,26 @@ DEFAULT_CHECKS = (
 )
 
 
-class _Conn(http.client.HTTPSConnection):
-    """HTTPS to a fixed address, with SNI and certificate checks for the URL's host name."""
-
-    def __init__(self, address: str, port: int, name: str, context: ssl.SSLContext, timeout: float) -> None:
-        super().__init__(address, port, timeout=timeout, context=context)
-        self._name = name
-        self._ctx = context
-
-    def connect(self) -> None:
-        raw = socket.create_connection((self.host, self.port), self.timeout)
-        self.sock = self._ctx.wrap_socket(raw, server_hostname=self._name)
-
-
 def request(url: str, address: str | None, *, method: str = "GET", body: t.Any = None, ca_bundle: str | None = None,
             timeout: float = 5.0) -> dict:
-    """One request; never raises for I/O. {url, address, method, status, body (text, cut), error, elapsed_ms}."""
-    parts = urllib.parse.urlsplit(url)
-    scheme = parts.scheme.lower()
-    port = parts.port or (443 if scheme == "https" else 80)
-    host = parts.hostname or ""
+    """One request; never raises for I/O. {url, address, method, status, body (text, cut), error, elapsed_ms}.
+
+    The audit's own client (``http_probe.fetch``): ``timeout`` bounds the whole request, so a
+    server trickling bytes cannot hold the gate (and the deploy lock) past it.
+    """
+    host = urllib.parse.urlsplit(url).hostname or ""
     connect_to = address or host
-    target = (parts.path or "/") + ("?" + parts.query if parts.query else "")
-    headers = {"Host": parts.netloc, "User-Agent": USER_AGENT, "Accept": "*/*", "Connection": "close",
-               "Cache-Control": "no-cache"}
+    headers = {"User-Agent": USER_AGENT, "Cache-Control": "no-cache"}
     data = None
     if body is not None:
         data = body if isinstance(body, (bytes, str)) else json.dumps(body)
         data = data.encode("utf-8") if isinstance(data, str) else data
         headers["Content-Type"] = "application/json"
-    out = {"url": url, "address": connect_to, "method": method, "status": None, "body": "", "error": None}
-    started = time.monotonic()
-    conn: http.client.HTTPConnection | None = None
-    try:
-        if scheme == "https":
-            conn = _Conn(connect_to, port, host, http_probe.ssl_context(ca_bundle), timeout)
-        else:
-            conn = http.client.HTTPConnection(connect_to, port, timeout=timeout)
-        conn.request(method, target, body=data, headers=headers)
-        resp = conn.getresponse()
-        out["status"] = resp.status
-        out["body"] = resp.read(MAX_BODY).decode("utf-8", errors="replace")[:2000]
-    except (OSError, http.client.HTTPException, ssl.SSLError) as exc:
-        out["error"] = "%s: %s" % (type(exc).__name__, exc)
-    finally:
-        if conn is not None:
-            conn.close()
-        out["elapsed_ms"] = round((time.monotonic() - started) * 1000, 1)
-    return out
+    got = http_probe.fetch(url, connect_to, method=method, headers=headers, body=data, ca_bundle=ca_bundle,
+                           timeout=timeout, max_body=MAX_BODY)
+    return {"url": url, "address": connect_to, "method": method, "status": got.status,
+            "body": got.body.decode("utf-8", errors="replace")[:2000],
+            "error": None if got.ok else "%s: %s" % (got.error_kind, got.error), "elapsed_ms": got.elapsed_ms}
 
 
 def _judge(check: dict, got: dict, expect_commit: str | None) -> str | None:

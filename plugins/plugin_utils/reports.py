@@ -256,27 +256,32 @@ RENDERERS = {
 }
 
 
-def _atomic_write(path: str, text: str) -> None:
-    # Write beside the target then rename: a reader never sees half a report.
+# A report names the site's weak spots and carries secret fingerprints: owner and group only.
+REPORT_MODE = 0o640
+
+
+def _atomic_write(path: str, text: str, mode: int = REPORT_MODE) -> None:
+    # Write beside the target then rename: a reader never sees half a report. mkstemp makes
+    # the file 0600, so it is never readable by others, even for a moment.
     directory = os.path.dirname(path)
     fd, tmp = tempfile.mkstemp(dir=directory, prefix=".tmp-")
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
             fh.write(text)
-        os.chmod(tmp, 0o644)
+        os.chmod(tmp, mode)
         os.replace(tmp, path)
     except BaseException:
         os.unlink(tmp)
         raise
 
 
-def write(directory: str, report: dict) -> dict:
-    """Write every rendering of ``report`` into ``directory``; return {file name: path}."""
+def write(directory: str, report: dict, mode: int = REPORT_MODE) -> dict:
+    """Write every rendering of ``report`` into ``directory`` (files ``mode``); return {file name: path}."""
     os.makedirs(directory, exist_ok=True)
     paths = {}
     for name, render in RENDERERS.items():
         path = os.path.join(directory, name)
-        _atomic_write(path, render(report))
+        _atomic_write(path, render(report), mode)
         paths[name] = path
     return paths
 

@@ -1,8 +1,9 @@
 """A local stand-in for the Cloudflare API v4 that enforces the documented request shapes.
 
-    api = CloudflareAPI(tokens=["t0ken"], ca=TestCA()).start()   # https://127.0.0.1:PORT/client/v4
+    api = CloudflareAPI(tokens=["t0ken"]).start()   # https://127.0.0.1:PORT/client/v4
     zone_id = api.add_zone("shop.test")
-    ... point the client or the module at api.url with api.ca_file ...
+    ... point the client or the module at api.url with api.ca_file (its own TestCA's root,
+        or the root of the ``ca`` given): the client refuses http:// API URLs ...
     api.records("shop.test")      # what the zone holds now
     api.requests                  # every request, for assertions
     api.stop()
@@ -47,7 +48,7 @@ import urllib.parse
 import uuid
 from http.server import BaseHTTPRequestHandler
 
-from tests.support import http_server
+from tests.support import http_server, pki
 
 BASE = "/client/v4"
 RECORD_TYPES = ("A", "AAAA", "CAA", "CERT", "CNAME", "DNSKEY", "DS", "HTTPS", "LOC", "MX", "NAPTR", "NS", "PTR",
@@ -159,7 +160,7 @@ class CloudflareAPI:
                  ca: t.Any = None) -> None:
         self.tokens = set(tokens)
         self.address, self.port = address, port
-        self.ca = ca
+        self.ca = ca if ca is not None else pki.TestCA("cloudflare stand-in")  # https always, like the real API
         self.ca_file: str | None = None
         self.zones: dict = {}  # id -> {"zone": dict, "records": {id: record}}
         self.requests: list = []
@@ -180,12 +181,8 @@ class CloudflareAPI:
     # -- life cycle
 
     @property
-    def scheme(self) -> str:
-        return "https" if self.ca is not None else "http"
-
-    @property
     def url(self) -> str:
-        return "%s://%s:%d%s" % (self.scheme, self.address, self.port, BASE)
+        return "https://%s:%d%s" % (self.address, self.port, BASE)
 
     def start(self) -> "CloudflareAPI":
         api = self
@@ -209,22 +206,20 @@ class CloudflareAPI:
 
             do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = _handle
 
-        wrap = None
-        if self.ca is not None:
-            self._tmp = tempfile.mkdtemp(prefix="cf-api-")
-            leaf = self.ca.issue([self.address, "localhost"])
-            cert, key, self.ca_file = (os.path.join(self._tmp, n) for n in ("cert.pem", "key.pem", "ca.pem"))
-            with open(cert, "wb") as fh:
-                fh.write(leaf.pem + self.ca.intermediate_pem)
-            with open(key, "wb") as fh:
-                fh.write(leaf.key_pem)
-            with open(self.ca_file, "wb") as fh:
-                fh.write(self.ca.root_pem)
-            context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-            context.load_cert_chain(cert, key)
+        self._tmp = tempfile.mkdtemp(prefix="cf-api-")
+        leaf = self.ca.issue([self.address, "localhost"])
+        cert, key, self.ca_file = (os.path.join(self._tmp, n) for n in ("cert.pem", "key.pem", "ca.pem"))
+        with open(cert, "wb") as fh:
+            fh.write(leaf.pem + self.ca.intermediate_pem)
+        with open(key, "wb") as fh:
+            fh.write(leaf.key_pem)
+        with open(self.ca_file, "wb") as fh:
+            fh.write(self.ca.root_pem)
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        context.load_cert_chain(cert, key)
 
-            def wrap(sock):
-                return context.wrap_socket(sock, server_side=True)
+        def wrap(sock):
+            return context.wrap_socket(sock, server_side=True)
         self._server = http_server.BackgroundServer(self.address, self.port, Handler, "cloudflare-api", wrap)
         self.port = self._server.port
         return self

@@ -126,7 +126,8 @@ def cloudflare():
 
 def _settings_site(api, **extra):
     variables = {"launch_domain": "shop.example", "launch_edge_provider": "cloudflare",
-                 "launch_cloudflare_api_url": api.url, "launch_cloudflare_api_token": TOKEN, "launch_timeout": 3}
+                 "launch_cloudflare_api_url": api.url, "launch_cloudflare_api_token": TOKEN, "launch_timeout": 3,
+                 "launch_ca_bundle": api.ca_file}
     variables.update(extra)
     return site.from_vars(variables)
 

@@ -83,7 +83,7 @@ def api():
 
 
 def client(api: CloudflareAPI, token: str = TOKEN) -> C.CloudflareClient:
-    return C.CloudflareClient(token, api.url, timeout=5)
+    return C.CloudflareClient(token, api.url, timeout=5, verify=api.ca_file)
 
 
 def test_pagination_reads_every_page(api):
@@ -110,7 +110,7 @@ def test_errors_carry_cloudflare_codes(api):
 
 def test_unreachable_api_is_a_clear_error():
     with pytest.raises(C.CloudflareError, match="cannot reach"):
-        C.CloudflareClient(TOKEN, "http://127.0.0.1:9/client/v4", timeout=2).zone_id("shop.test")
+        C.CloudflareClient(TOKEN, "https://127.0.0.1:9/client/v4", timeout=2).zone_id("shop.test")
 
 
 def test_the_server_refuses_what_the_api_documents_as_wrong(api):

@@ -44,7 +44,7 @@ def lab():
                    "location = /to-www { return 301 https://www.good.probe.test/; }",
                    "location = /loop-a { return 301 /loop-b; }",
                    "location = /loop-b { return 301 /loop-a; }",
-                   "location = /far { return 301 https://nowhere.probe.test/; }",
+                   "location = /far { return 301 https://nowhere.good.probe.test/; }",
                    "location / { return 200 'hello'; }",
                    tls=good, default=True),
             server(IP + ":443", ["www.good.probe.test"], "return 200 'www';", tls=good),
@@ -234,7 +234,7 @@ def test_follow_reports_a_host_that_does_not_resolve(lab):
     assert chain.outcome == P.FAILED
     last = chain.hops[-1]
     assert last.error_kind == P.DNS and last.address is None
-    assert "nowhere.probe.test does not resolve" in last.error and "nxdomain" in last.error
+    assert "nowhere.good.probe.test does not resolve" in last.error and "nxdomain" in last.error
 
 
 def test_variants_probe_every_address(lab):

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 import os
+import subprocess
+import sys
 
 from ansible_collections.launchready.ops.plugins.module_utils import app_env as E
 
@@ -74,3 +78,33 @@ def test_the_example_inventory_vault_opens_with_its_documented_id_and_password()
     envs = data["vault_app_env_secrets_by_environment"]
     assert sorted(envs) == ["production", "staging"]
     assert E.env_separation("example", envs).status == "pass"
+
+
+# --- fingerprints of secret values (issue #12 item 12) ---------------------------------------------
+
+def _fingerprint_in_another_run(value: str) -> str:
+    code = ("import sys; from ansible_collections.launchready.ops.plugins.module_utils import app_env; "
+            "print(app_env.fingerprint(sys.argv[1]))")
+    return subprocess.run([sys.executable, "-c", code, value], check=True, capture_output=True, text=True,
+                          env=dict(os.environ, PYTHONPATH=os.pathsep.join(sys.path))).stdout.strip()
+
+
+def test_fingerprints_match_within_a_run_and_differ_across_runs():
+    value = "hunter2"
+    assert E.fingerprint(value) == E.fingerprint(value) != E.fingerprint("hunter3")
+    assert E.fingerprint(value).startswith("hmac-sha256:")
+    other_run = _fingerprint_in_another_run(value)
+    assert other_run.startswith("hmac-sha256:") and other_run != E.fingerprint(value)
+    key = b"k" * 32
+    assert E.fingerprint(value, key) == E.fingerprint(value, key) != E.fingerprint(value)
+
+
+def test_a_report_gives_no_hash_to_test_guesses_against():
+    weak = "password123"
+    shared = E.env_separation("app1", {"production": {"DB_PW": weak}, "staging": {"DB_PW": weak}})
+    assert shared.status == "fail"
+    text = json.dumps(shared.to_dict())
+    digest = hashlib.sha256(weak.encode()).hexdigest()
+    assert not any(digest[i:i + 8] in text for i in range(0, len(digest) - 8)), "an unsalted SHA-256 of the value"
+    assert weak not in text
+    assert shared.evidence["shared"][0]["fingerprint"] == E.fingerprint(weak)
