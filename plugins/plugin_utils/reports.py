@@ -258,6 +258,7 @@ RENDERERS = {
 
 # A report names the site's weak spots and carries secret fingerprints: owner and group only.
 REPORT_MODE = 0o640
+REPORT_DIR_MODE = 0o750
 
 
 def _atomic_write(path: str, text: str, mode: int = REPORT_MODE) -> None:
@@ -276,8 +277,13 @@ def _atomic_write(path: str, text: str, mode: int = REPORT_MODE) -> None:
 
 
 def write(directory: str, report: dict, mode: int = REPORT_MODE) -> dict:
-    """Write every rendering of ``report`` into ``directory`` (files ``mode``); return {file name: path}."""
-    os.makedirs(directory, exist_ok=True)
+    """Write every rendering of ``report`` into ``directory`` (files ``mode``); return {file name: path}.
+
+    A directory this call creates is 0750; an existing one keeps the mode its owner chose.
+    """
+    if not os.path.isdir(directory):
+        os.makedirs(directory, mode=REPORT_DIR_MODE, exist_ok=True)
+        os.chmod(directory, REPORT_DIR_MODE)  # makedirs' mode is filtered by the umask
     paths = {}
     for name, render in RENDERERS.items():
         path = os.path.join(directory, name)

@@ -28,6 +28,7 @@ def test_report_files_are_written_0640_whatever_the_umask(tmp_path):
         os.umask(old)
     assert sorted(paths) == sorted(reports.REPORT_FILES)
     assert _modes(paths) == {name: 0o640 for name in reports.REPORT_FILES}
+    assert stat.S_IMODE(os.stat(tmp_path / "shop.test").st_mode) == 0o750
     # Rewriting an existing report (a later stage merges into it) keeps the mode.
     again = reports.write(str(tmp_path / "shop.test"), _report())
     assert set(_modes(again).values()) == {0o640}
