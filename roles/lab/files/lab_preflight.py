@@ -105,8 +105,9 @@ def check_ports(spec):
                         % (where, _who_holds(holders, protocols[0], address, port)))
                 elif error == errno.EACCES:
                     problems.append(
-                        "%s needs root: ports below %d are privileged. Fix: bring the lab up as root, or choose "
-                        "ports from %d up (LAB_VARS, see the README)." % (where, _unprivileged_start(), _unprivileged_start()))
+                        "%s needs root: ports below %d are privileged on this machine. Fix: bring the lab up as "
+                        "root, or let users bind them (sysctl net.ipv4.ip_unprivileged_port_start=53): the site is "
+                        "served and audited on 80 and 443." % (where, _unprivileged_start()))
                 elif error == errno.EADDRNOTAVAIL:
                     problems.append("%s: %s is not an address of this machine. Fix: use a loopback address (127.x.y.z)."
                                     % (where, address))
