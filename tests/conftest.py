@@ -47,6 +47,7 @@ def pytest_sessionfinish(session, exitstatus):
         message = ("the test suite left files in HOME=%s beyond the caches the README names (%s): %s"
                    % (home, ", ".join(home_check.CACHES), ", ".join(left[:20])))
         if reporter is not None:
+            reporter.ensure_newline()
             reporter.write_line("FAILED " + message, red=True, bold=True)
         else:
             print("FAILED " + message, file=sys.stderr)
