@@ -314,8 +314,10 @@ def plan() -> dict:
 def ports() -> list[tuple[str, int]]:
     """Every TCP listener of the lab of the current plan, as (address, port)."""
     p = plan()
-    pebble = [(a, int(port)) for a, _, port in (x.rpartition(":") for x in
-                                               (p["lab_pebble_listen"], p["lab_pebble_management_listen"]))]
+    pebble = []
+    for listen in (p["lab_pebble_listen"], p["lab_pebble_management_listen"]):
+        address, _sep, port = listen.rpartition(":")
+        pebble.append((address, int(port)))
     return ([(a, int(p["lab_dns_port"])) for a in p["lab_dns_listen"]] + pebble
             + [(p["lab_vendor_address"], int(p["lab_vendor_port"])), (p["lab_app_address"], int(p["lab_app_port"])),
                (p["lab_edge_address"], int(p["lab_edge_http_port"])),
