@@ -49,9 +49,12 @@ demo: lab-up
 
 # HOME is a directory of the tree, emptied first but for the caches the README names; the
 # session fails if the suite leaves anything else in it (tests/support/home_check.py).
+# rustup keeps its own home: pip runs `rustc --version` for its User-Agent, and a rustup
+# proxy would otherwise write its settings into the test HOME.
 test: setup
 	$(PY) -m tests.support.home_check --reset $(TEST_HOME)
-	HOME=$(TEST_HOME) LAUNCHREADY_TEST_HOME=$(TEST_HOME) $(PY) -m pytest tests
+	RUSTUP_HOME=$${RUSTUP_HOME:-$$HOME/.rustup} CARGO_HOME=$${CARGO_HOME:-$$HOME/.cargo} \
+	  HOME=$(TEST_HOME) LAUNCHREADY_TEST_HOME=$(TEST_HOME) $(PY) -m pytest tests
 
 lint: setup
 	ruff check .

@@ -17,6 +17,7 @@ import sys
 # Relative to HOME; keep in step with the README ("What make test leaves in HOME").
 CACHES = (
     ".ansible/test",  # ansible-test: the sanity tests' virtualenvs and the get-pip stand-in (scripts/sanity.sh)
+    ".ansible/tmp",   # Ansible's temp directory for what ansible-test runs in its own environment (left empty)
     ".cache/pip",     # pip's download cache, while scripts/sanity.sh fills build/sanity-venv
 )
 
