@@ -34,6 +34,26 @@ def lab_site(lab):
     return dict(lab["site_vars"])
 
 
+def pytest_sessionfinish(session, exitstatus):
+    """Under `make test` (LAUNCHREADY_TEST_HOME=HOME): fail the run when the suite left anything
+    in HOME but the caches the README names (tests/support/home_check.py)."""
+    home = os.environ.get("LAUNCHREADY_TEST_HOME")
+    if not home or hasattr(session.config, "workerinput"):  # once, on the controller of xdist workers
+        return
+    from tests.support import home_check
+    left = home_check.leftovers(home)
+    if left:
+        reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+        message = ("the test suite left files in HOME=%s beyond the caches the README names (%s): %s"
+                   % (home, ", ".join(home_check.CACHES), ", ".join(left[:20])))
+        if reporter is not None:
+            reporter.ensure_newline()
+            reporter.write_line("FAILED " + message, red=True, bold=True)
+        else:
+            print("FAILED " + message, file=sys.stderr)
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
 def _loopback_only(address) -> None:
     """Refuse any destination outside 127.0.0.0/8 and ::1: tests talk to this machine only."""
     import ipaddress

@@ -212,7 +212,7 @@ def test_down_stops_everything_then_up_restarts(lab: dict) -> None:
         time.sleep(0.1)
     assert [name for name, pid in before.items() if lab_support.alive(pid)] == []
     assert [path for path in lab["pid_files"].values() if os.path.exists(path)] == []
-    assert [p for p in lab_support.PORTS if port_open(*p)] == []
+    assert [p for p in lab_support.ports() if port_open(*p)] == []
 
     run = lab_support.up()
     assert run.recap[lab_support.LAB_HOST]["failed"] == 0

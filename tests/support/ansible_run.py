@@ -20,6 +20,8 @@ def env() -> dict:
         ANSIBLE_COLLECTIONS_PATH=collections,
         PYTHONPATH=collections,
         ANSIBLE_CONFIG=os.path.join(ROOT, "ansible.cfg"),
+        # As the Makefile: what the tools install (molecule copies the collection) stays in build/.
+        ANSIBLE_HOME=os.path.join(ROOT, "build", "ansible-home"),
         ANSIBLE_NOCOLOR="1",
         ANSIBLE_FORCE_COLOR="0",
         PYTHONUNBUFFERED="1",

@@ -6,9 +6,11 @@
     lab.down()                       # stops exactly what up started (by PID files)
 
 The lab lives in <repo>/.lab unless LAUNCHREADY_LAB_DIR names another absolute directory
-(then it is passed to the playbook as lab_dir). Concurrent callers (pytest-xdist workers)
-are serialised with a lock file; a caller that waited while another one brought the lab up
-does not run the playbook again.
+(then it is passed to the playbook as lab_dir). LAUNCHREADY_LAB_VARS names a YAML (or JSON)
+file of lab_* variables, the same file `make ... LAB_VARS=FILE` takes: another address plan
+(second_lab_vars() writes one) passed to the playbook as -e @FILE and used to resolve the site's
+variables and facts(). Concurrent callers (pytest-xdist workers) are serialised with a lock
+file; a caller that waited while another one brought the lab up does not run the playbook again.
 """
 
 from __future__ import annotations
@@ -26,6 +28,8 @@ import time
 import typing as t
 
 import jinja2
+import jinja2.nativetypes
+import yaml
 
 from tests.support import ansible_run
 
@@ -34,16 +38,17 @@ INVENTORY = os.path.join(REPO, "inventories", "lab")
 PLAYBOOK = os.path.join(REPO, "playbooks", "lab.yml")
 LAB_HOST = "lab-controller"
 SITE_HOST = "shop.test"
+# The default address plan (inventories/lab/group_vars/all.yml); LAUNCHREADY_LAB_VARS moves it.
 EDGE_ADDRESS = "127.0.0.10"
 APP_URL = "http://127.0.0.1:8081"
 VENDOR_URL = "http://127.0.0.1:8082"
 SERVICES = ("knot", "pebble", "vendor", "supervisor", "nginx")
-# Every listener the lab opens, as (address, TCP port).
+# Every listener the default lab opens, as (address, TCP port); ports() for the current plan.
 PORTS = (("127.0.0.53", 53), ("127.0.0.54", 53), ("127.0.0.1", 14000), ("127.0.0.1", 15000),
          ("127.0.0.1", 8082), ("127.0.0.1", 8081), (EDGE_ADDRESS, 80), (EDGE_ADDRESS, 443))
 PLAYBOOK_TIMEOUT = 300.0
 
-_state: dict[str, t.Any] = {"up": False, "site": None}
+_state: dict[str, t.Any] = {"up": False, "site": None, "plan": None}
 
 
 class LabError(RuntimeError):
@@ -91,6 +96,44 @@ def lab_dir() -> str:
     return os.path.realpath(os.path.join(REPO, ".lab"))
 
 
+def vars_file() -> str | None:
+    """LAUNCHREADY_LAB_VARS: the file of lab_* variables the playbooks get as -e @FILE, or None."""
+    path = os.environ.get("LAUNCHREADY_LAB_VARS")
+    if not path:
+        return None
+    if not os.path.isabs(path) or not os.path.isfile(path):
+        raise LabError("LAUNCHREADY_LAB_VARS must name an existing file by its absolute path, got %r" % path)
+    return path
+
+
+def overrides() -> dict:
+    """The lab_* variables of vars_file() ({} without one)."""
+    path = vars_file()
+    if path is None:
+        return {}
+    with open(path, encoding="utf-8") as fh:
+        data = yaml.safe_load(fh) or {}
+    if not isinstance(data, dict):
+        raise LabError("%s must hold a mapping of lab_* variables" % path)
+    return data
+
+
+def second_lab_vars(prefix: str) -> dict:
+    """A complete address plan on PREFIX (three octets, e.g. "127.0.1") beside the default lab's.
+
+    Same ports, other addresses: the DNS servers (.53, .54), pebble, the shop and the vendor
+    (.2) and the edge (.10). Write it to a file for LAUNCHREADY_LAB_VARS or make's LAB_VARS.
+    """
+    return {
+        "lab_dns_listen": [prefix + ".53", prefix + ".54"],
+        "lab_pebble_listen": prefix + ".2:14000",
+        "lab_pebble_management_listen": prefix + ".2:15000",
+        "lab_edge_address": prefix + ".10",
+        "lab_app_address": prefix + ".2",
+        "lab_vendor_address": prefix + ".2",
+    }
+
+
 def _lock_paths() -> tuple[str, str]:
     key = hashlib.sha1(lab_dir().encode()).hexdigest()[:12]
     base = os.path.join(tempfile.gettempdir(), "launchready-lab-%s" % key)
@@ -118,6 +161,8 @@ def run_playbook(state: str, timeout: float = PLAYBOOK_TIMEOUT, check: bool = Tr
     argv = ["ansible-playbook", "-i", INVENTORY, PLAYBOOK, "-e", "lab_state=%s" % state]
     if os.environ.get("LAUNCHREADY_LAB_DIR"):
         argv += ["-e", json.dumps({"lab_dir": lab_dir()})]
+    if vars_file():
+        argv += ["-e", "@" + vars_file()]
     start = time.monotonic()
     try:
         proc = subprocess.run(argv, check=False, cwd=REPO, env=ansible_env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
@@ -173,9 +218,15 @@ def down(timeout: float = PLAYBOOK_TIMEOUT) -> PlaybookRun:
 
 # --- description ------------------------------------------------------------------------------
 
+def _regex_replace(value: str, pattern: str, replacement: str = "") -> str:
+    return re.sub(pattern, replacement, value)
+
+
 def _jinja() -> jinja2.Environment:
-    env = jinja2.Environment(undefined=jinja2.StrictUndefined)
-    filters = {"realpath": os.path.realpath, "dirname": os.path.dirname, "basename": os.path.basename}
+    # Native types, as Ansible renders: "{{ lab_dns_listen }}" stays a list.
+    env = jinja2.nativetypes.NativeEnvironment(undefined=jinja2.StrictUndefined)
+    filters = {"realpath": os.path.realpath, "dirname": os.path.dirname, "basename": os.path.basename,
+               "regex_replace": _regex_replace}
     for name, fn in filters.items():
         env.filters[name] = fn
         env.filters["ansible.builtin." + name] = fn
@@ -199,6 +250,7 @@ def host_vars(host: str = SITE_HOST) -> dict:
     if proc.returncode != 0:
         raise LabError("ansible-inventory --host %s failed: %s" % (host, proc.stderr[-2000:]))
     raw = json.loads(proc.stdout)
+    raw.update(overrides())  # extra vars win over the inventory, as in ansible-playbook -e
     raw["lab_dir"] = lab_dir()
     context = {"inventory_dir": INVENTORY, "inventory_hostname": host, "playbook_dir": os.path.dirname(PLAYBOOK),
                "ansible_playbook_python": sys.executable}
@@ -252,8 +304,29 @@ def alive(pid: int) -> bool:
     return state not in ("Z", "X")
 
 
+def plan() -> dict:
+    """The lab's address plan (the lab_* variables of the inventory and LAUNCHREADY_LAB_VARS), cached."""
+    if _state["plan"] is None:
+        _state["plan"] = {k: v for k, v in host_vars(LAB_HOST).items() if k.startswith("lab_")}
+    return dict(_state["plan"])
+
+
+def ports() -> list[tuple[str, int]]:
+    """Every TCP listener of the lab of the current plan, as (address, port)."""
+    p = plan()
+    pebble = []
+    for listen in (p["lab_pebble_listen"], p["lab_pebble_management_listen"]):
+        address, _sep, port = listen.rpartition(":")
+        pebble.append((address, int(port)))
+    return ([(a, int(p["lab_dns_port"])) for a in p["lab_dns_listen"]] + pebble
+            + [(p["lab_vendor_address"], int(p["lab_vendor_port"])), (p["lab_app_address"], int(p["lab_app_port"])),
+               (p["lab_edge_address"], int(p["lab_edge_http_port"])),
+               (p["lab_edge_address"], int(p["lab_edge_https_port"]))])
+
+
 def facts() -> dict:
     root = lab_dir()
+    p = plan()
     try:
         key = tsig()
     except (OSError, KeyError):
@@ -264,13 +337,13 @@ def facts() -> dict:
         "ca_bundle": os.path.join(root, "pki", "ca-bundle.pem"),
         "site": site(),
         "site_vars": site(),  # the same launch_* dict, under the name tests/conftest.py uses
-        "edge_address": EDGE_ADDRESS,
+        "edge_address": p["lab_edge_address"],
         "inventory": INVENTORY,
-        "app_url": APP_URL,
-        "vendor_url": VENDOR_URL,
+        "app_url": "http://%s:%s" % (p["lab_app_address"], p["lab_app_port"]),
+        "vendor_url": "http://%s:%s" % (p["lab_vendor_address"], p["lab_vendor_port"]),
         "zone": "shop.test",
-        "dns_servers": ["127.0.0.53", "127.0.0.54"],
-        "acme_directory": "https://127.0.0.1:14000/dir",
+        "dns_servers": list(p["lab_dns_listen"]),
+        "acme_directory": "https://%s/dir" % p["lab_pebble_listen"],
         "pebble_api_ca": os.path.join(root, "pki", "pebble-api-ca.pem"),
         "db": os.path.join(root, "shop", "shop.db"),
         "logs": {name: os.path.join(root, "log", name + ".log") for name in SERVICES + ("shop",)}
