@@ -167,6 +167,11 @@ class RouteStats:
         out["timeline"] = [{"t": second, "count": slot[0], "errors": slot[1], "p50": _ms(slot[2], 50),
                             "p95": _ms(slot[2], 95), "max": round(slot[2].get_max_value() / 1000.0, 1)}
                            for second, slot in sorted(self.timeline.items())]
+        if self.db_queries:
+            per_second: dict = {}
+            for second, n in self.db_queries:
+                per_second.setdefault(second, []).append(n)
+            out["db_queries"] = [(second, round(sum(v) / len(v), 1)) for second, v in sorted(per_second.items())]
         return out
 
 
@@ -555,3 +560,16 @@ def run_closed(endpoint: Endpoint, journeys: t.Sequence[t.Sequence[Step]], caps:
     out = _run(lambda rec: _closed(endpoint, journeys, caps, rec, query_header, think), budget, query_header)
     out.update(model="closed", users=len(journeys), duration=caps.duration)
     return out
+
+
+def burst(endpoint: Endpoint, step: Step, count: int, timeout: float) -> list:
+    """``count`` copies of ``step`` sent at once, each on its own connection; their Results."""
+    async def main() -> list:
+        conns = [Connection(endpoint) for _ in range(count)]
+        try:
+            now = time.monotonic()
+            return list(await asyncio.gather(*(request(c, step, {}, now, timeout) for c in conns)))
+        finally:
+            for conn in conns:
+                conn.close()
+    return asyncio.run(main())
