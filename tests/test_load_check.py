@@ -18,7 +18,7 @@ import urllib.request
 
 import pytest
 
-from ansible_collections.launchready.ops.plugins.plugin_utils import load_check
+from ansible_collections.launchready.ops.plugins.plugin_utils import load_check, reports
 from tests.support import procs
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -96,6 +96,9 @@ def test_slow_checkout_fails_p95_on_checkout_only_and_db_queries(demo):
     assert vendor.evidence["cleared"] is True
     with urllib.request.urlopen("http://127.0.10.20:8082/_admin/hang", timeout=2) as resp:
         assert json.load(resp)["hang"] is False
+    # The report gets the load section: the numbers per route, the chart, the recommendations.
+    page = reports.render_html(reports.build("127.0.10.21", found))
+    assert "<h2>Load sanity</h2>" in page and "<svg" in page and "<polyline" in page and "N+1" in page
 
 
 def test_hanging_vendor_without_the_guard_fails_vendor_timeout(demo):
