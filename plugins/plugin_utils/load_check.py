@@ -344,6 +344,9 @@ def _queries(plan: Plan, run: dict, scraper: _Scraper | None) -> dict:
                 % (plan.metrics_url, "; ".join(scraper.errors[:3]) or "no sample")}
     # Deltas only between two samples of the same process: several workers answer /metrics in turn.
     last_by_process: dict = {}
+    if not any(_parse_metrics(text, plan.query_metric)[0] for _when, text in scraper.samples):
+        return {"error": "the metrics at %s hold no %s: the app does not count its queries under that name"
+                % (plan.metrics_url, plan.query_metric)}
     for when, text in scraper.samples:
         queries, process = _parse_metrics(text, plan.query_metric)
         requests, _ = _parse_metrics(text, plan.requests_metric)
@@ -508,6 +511,8 @@ def _queries_finding(site: site_mod.Site, run: dict) -> list:
     data = run["db_queries"]
     if "skipped" in data:
         return [F.make(DB_QUERIES, F.SKIP, site.canonical_host, data["skipped"])]
+    if "error" in data:
+        return [F.make(DB_QUERIES, F.ERROR, site.canonical_host, data["error"])]
     if not data["routes"]:
         return [F.make(DB_QUERIES, F.ERROR, site.canonical_host,
                        "the metrics held no %s for the loaded routes" % data["source"], evidence=data)]
