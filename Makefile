@@ -68,6 +68,7 @@ bench: setup
 	$(PY) bench/edge.py
 	$(PY) bench/email_auth.py
 	$(PY) bench/deploy.py
+	$(PY) bench/load.py
 
 bench-deploy: setup
 	$(PY) bench/deploy.py

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextvars
 import hashlib
 import hmac
 import html
@@ -318,6 +319,8 @@ async def api_checkout(request: web.Request) -> web.Response:
     except ValueError as exc:
         return web.json_response({"error": "bad_request", "detail": str(exc)}, status=400)
     total = sum(line["qty"] * line["price_cents"] for line in lines)
+    if request.app[CONFIG].get("demo_slow_checkout"):
+        await demo_slow_checkout(request)
     if body.get("dry_run") is True:
         # Priced and validated, never stored: what the deploy's health gate asks for.
         return web.json_response({"order_id": None, "total_cents": total, "dry_run": True})
@@ -347,7 +350,8 @@ async def api_chat(request: web.Request) -> web.Response:
         return web.json_response({"error": "bad_request", "detail": "message must be a non-empty string"}, status=400)
     config = request.app[CONFIG]
     rid = request_id(request)
-    budget = float(config["chat_timeout"])
+    # SHOP_DEMO_CHAT_UNGUARDED=1 drops the budget: the chatbot then waits on a hanging vendor.
+    budget = None if config.get("demo_chat_unguarded") else float(config["chat_timeout"])
     start = time.monotonic()
     try:
         async with request.app[HTTP].post(
@@ -360,8 +364,9 @@ async def api_chat(request: web.Request) -> web.Response:
     except asyncio.TimeoutError:
         request.app[METRICS].inc("shop_chat_vendor_errors_total", reason="timeout")
         LOG.warning("rid=%s chat vendor timed out after %.1fs", rid, time.monotonic() - start)
+        # A real, degraded answer within the budget: the customer is never left with an error page.
         return web.json_response(
-            {"error": "vendor_timeout", "reply": "Our assistant is busy right now. Please try again in a minute."},
+            {"reply": CHAT_FALLBACK_REPLY, "source": "fallback", "degraded": True, "reason": "vendor_timeout"},
             status=int(config["chat_timeout_status"]))
     except (aiohttp.ClientError, ValueError) as exc:
         request.app[METRICS].inc("shop_chat_vendor_errors_total", reason="error")
@@ -370,6 +375,10 @@ async def api_chat(request: web.Request) -> web.Response:
             {"error": "vendor_unavailable", "reply": "Our assistant is unavailable right now."}, status=502)
     request.app[METRICS].inc("shop_chat_replies_total")
     return web.json_response({"reply": str(answer.get("reply", "")), "source": "vendor"})
+
+
+CHAT_FALLBACK_REPLY = ("Our assistant is busy right now. Orders ship within 2 business days; for anything about "
+                       "an order, reply to its confirmation e-mail and we answer within a day.")
 
 
 async def healthz(request: web.Request) -> web.Response:
@@ -392,6 +401,62 @@ async def metrics(request: web.Request) -> web.Response:
                         content_type="text/plain", charset="utf-8", headers={"Cache-Control": "no-store"})
 
 
+# --- load demo: queries per request, slow-checkout switch (issue #10) --------------------------
+
+_QUERIES: contextvars.ContextVar = contextvars.ContextVar("db_queries", default=None)
+_COUNTED = ("SELECT", "INSERT", "UPDATE", "DELETE")
+
+
+def load_demo_switches() -> dict:
+    """The SHOP_DEMO_* switches of the load demo; all off by default."""
+    return {
+        # N+1 queries in checkout (one query per recent order, each a simulated database round trip).
+        "demo_slow_checkout": os.environ.get("SHOP_DEMO_SLOW_CHECKOUT", "") == "1",
+        "demo_query_ms": float(os.environ.get("SHOP_DEMO_QUERY_MS", "20")),
+        # The chatbot calls its vendor without a time budget (what load.vendor_timeout catches).
+        "demo_chat_unguarded": os.environ.get("SHOP_DEMO_CHAT_UNGUARDED", "") == "1",
+        # Also send each request's query count as X-DB-Queries (a lab-only convenience; /metrics always has it).
+        "demo_query_header": os.environ.get("SHOP_DEMO_QUERY_HEADER", "") == "1",
+    }
+
+
+def _count_statement(statement: str) -> None:
+    # sqlite3 calls this for every statement, in the thread that runs it; asyncio.to_thread
+    # copies the request's context, so the count lands on the request that asked.
+    box = _QUERIES.get()
+    if box is not None and statement.lstrip()[:6].upper() in _COUNTED:
+        box[0] += 1
+
+
+@web.middleware
+async def count_db_queries(request: web.Request, handler):
+    """shop_db_queries_total{route} in /metrics: what load.db_queries divides by the request count."""
+    box = [0]
+    _QUERIES.set(box)
+    try:
+        response = await handler(request)
+        if request.app[CONFIG].get("demo_query_header"):
+            response.headers["X-DB-Queries"] = str(box[0])
+        return response
+    finally:
+        route = "unmatched"
+        if request.match_info.route.resource is not None:
+            route = request.match_info.route.resource.canonical
+        if box[0]:
+            key = ("shop_db_queries_total", (("route", route),))
+            counters = request.app[METRICS].counters
+            counters[key] = counters.get(key, 0) + box[0]
+
+
+async def demo_slow_checkout(request: web.Request) -> None:
+    """SHOP_DEMO_SLOW_CHECKOUT=1: a "fraud check" that loads recent orders one query at a time (an N+1)."""
+    db, pause = request.app[DB], request.app[CONFIG]["demo_query_ms"] / 1000.0
+    ids = [row[0] for row in db.execute("SELECT id FROM orders ORDER BY id DESC LIMIT 500").fetchall()]
+    for order_id in ids:
+        db.execute("SELECT items, total_cents FROM orders WHERE id = ?", (order_id,)).fetchone()
+        await asyncio.sleep(pause)  # the round trip a networked database would cost
+
+
 # --- application ------------------------------------------------------------------------------
 
 async def _client(app: web.Application):
@@ -402,9 +467,10 @@ async def _client(app: web.Application):
 
 
 def make_app(config: dict) -> web.Application:
-    app = web.Application(middlewares=[request_context], client_max_size=64 * 1024)
+    app = web.Application(middlewares=[request_context, count_db_queries], client_max_size=64 * 1024)
     app[CONFIG] = config
     app[DB] = connect(config["db"])
+    app[DB].set_trace_callback(_count_statement)
     app[DB_LOCK] = asyncio.Lock()
     app[METRICS] = Metrics()
     app[MANIFEST] = {}
@@ -450,8 +516,9 @@ def load_config() -> dict:
         # The chatbot's whole budget for one vendor call, in seconds.
         "chat_timeout": float(os.environ.get("SHOP_CHAT_TIMEOUT", "3.0")),
         # The status the chatbot answers with when the vendor blows the budget.
-        "chat_timeout_status": int(os.environ.get("SHOP_CHAT_TIMEOUT_STATUS", "504")),
+        "chat_timeout_status": int(os.environ.get("SHOP_CHAT_TIMEOUT_STATUS", "200")),
     }
+    config.update(load_demo_switches())
     config.update(read_revision())
     return config
 

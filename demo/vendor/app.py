@@ -6,6 +6,8 @@ It can be made to hang, to prove the shop keeps its own timeout budget:
 * ``?hang=N`` on a request: that request waits N seconds;
 * ``PUT /_admin/hang`` with ``{"seconds": N}`` (0 turns it off): every later request
   waits N seconds, without a restart. ``GET /_admin/hang`` shows the current value.
+* ``PUT /_admin/hang`` with ``{"hang": true}``: every request waits until ``{"hang": false}``
+  (at most an hour): the fault hook launchready's load.vendor_timeout injects.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from aiohttp import web
 
 LOG = logging.getLogger("vendor")
 HANG = web.AppKey("hang", dict)
+RELEASE = web.AppKey("release", asyncio.Event)
 
 
 def _seconds(value: object) -> float:
@@ -40,6 +43,11 @@ async def chat(request: web.Request) -> web.Response:
         hang = _seconds(request.query["hang"])
     if hang:
         await asyncio.sleep(hang)
+    if request.app[HANG].get("hang"):
+        try:
+            await asyncio.wait_for(request.app[RELEASE].wait(), 3600)
+        except asyncio.TimeoutError:
+            pass
     try:
         body = await request.json()
     except ValueError:
@@ -59,7 +67,16 @@ async def put_hang(request: web.Request) -> web.Response:
         body = await request.json()
     except ValueError:
         return web.json_response({"error": "body must be JSON"}, status=400)
-    request.app[HANG]["seconds"] = _seconds(body.get("seconds") if isinstance(body, dict) else None)
+    if not isinstance(body, dict):
+        return web.json_response({"error": "body must be a JSON object"}, status=400)
+    if "hang" in body:
+        request.app[HANG]["hang"] = bool(body["hang"])
+        if body["hang"]:
+            request.app[RELEASE] = asyncio.Event()
+        else:
+            request.app[RELEASE].set()  # let every waiting request go
+    if "seconds" in body or "hang" not in body:
+        request.app[HANG]["seconds"] = _seconds(body.get("seconds"))
     LOG.info("hang set to %s s", request.app[HANG]["seconds"])
     return web.json_response(request.app[HANG])
 
@@ -86,7 +103,8 @@ async def access_log(request: web.Request, handler):
 
 def make_app(hang_seconds: float = 0.0) -> web.Application:
     app = web.Application(middlewares=[access_log])
-    app[HANG] = {"seconds": hang_seconds}
+    app[HANG] = {"seconds": hang_seconds, "hang": False}
+    app[RELEASE] = asyncio.Event()
     app.router.add_post("/v1/chat", chat)
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/_admin/hang", get_hang)

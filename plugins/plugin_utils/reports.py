@@ -19,6 +19,7 @@ from xml.etree import ElementTree as ET
 from ansible_collections.launchready.ops.plugins.module_utils import findings as F
 from ansible_collections.launchready.ops.plugins.module_utils import root_cause
 from ansible_collections.launchready.ops.plugins.module_utils.version import VERSION
+from ansible_collections.launchready.ops.plugins.plugin_utils import load_report
 
 REPORT_FILES = ("report.json", "report.md", "report.html", "junit.xml")
 
@@ -206,7 +207,7 @@ def render_html(report: dict) -> str:
             "site": e(report["site"]), "css": _CSS, "gen": e(report["generated"]), "ver": e(report["version"]),
             "verdict": verdict, "VERDICT": verdict.upper(), "line": e(verdict_line(items).partition(" - ")[2]),
             "risks": risk_html, "checklist": checklist_rows,
-            "note": _never_cache_html(report)})
+            "note": _never_cache_html(report) + load_report.render_section(report)})
 
 
 def _never_cache_html(report: dict) -> str:
