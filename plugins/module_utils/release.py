@@ -31,6 +31,7 @@ import os
 import re
 import shutil
 import socket
+import stat
 import subprocess
 import time
 import typing as t
@@ -525,7 +526,8 @@ def make_private(path: str) -> None:
     for dirpath, dirnames, filenames in os.walk(path):
         for name in [dirpath] + [os.path.join(dirpath, n) for n in dirnames + filenames]:
             st = os.lstat(name)
-            if not os.path.islink(name) and st.st_mode & 0o077:
+            # A hard-linked file (an old local clone's objects) is also the source repository's: leave it.
+            if not stat.S_ISLNK(st.st_mode) and st.st_mode & 0o077 and (stat.S_ISDIR(st.st_mode) or st.st_nlink == 1):
                 os.chmod(name, st.st_mode & 0o7700)
 
 
@@ -596,7 +598,7 @@ class GitSource:
 
     def __init__(self, repo: str) -> None:
         check_git_arg("repo (release_repo)", repo)
-        self.url = repo
+        self.given = self.url = repo
         self.username = self.password = None
         parts = urllib.parse.urlsplit(repo) if "://" in repo else None
         if parts and parts.scheme.lower() in _CREDENTIAL_SCHEMES and "@" in parts.netloc:
@@ -622,7 +624,8 @@ class GitSource:
         return {"LAUNCHREADY_GIT_USERNAME": self.username, "LAUNCHREADY_GIT_PASSWORD": self.password or ""}
 
     def __str__(self) -> str:
-        return redact(self.url)
+        """The URL as given, password shown as ``***``: what messages name."""
+        return redact(self.given)
 
 
 def _git(args: list, cwd: str | None = None, timeout: float = GIT_TIMEOUT, source: GitSource | None = None) -> str:
@@ -677,7 +680,9 @@ def update_cache(root: Root, repo: str) -> None:
     if not os.path.isdir(os.path.join(cache, "objects")):
         tmp = cache + ".tmp-%d" % os.getpid()
         shutil.rmtree(tmp, ignore_errors=True)
-        _git(["clone", "--mirror", "--quiet", "--", source.url, tmp], source=source)
+        # --no-local: a repository on this host is fetched like any other, never hard-linked, so
+        # the cache's files are its own (0600 here, under umask 077) and the source's keep their modes.
+        _git(["clone", "--mirror", "--no-local", "--quiet", "--", source.url, tmp], source=source)
         os.replace(tmp, cache)
         return
     _git(["remote", "set-url", "--", "origin", source.url], cwd=cache)
