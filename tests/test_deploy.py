@@ -19,10 +19,11 @@ import sys
 import textwrap
 import time
 import urllib.request
+import uuid
 
 import pytest
 
-from tests.support import ansible_run, procs, shop_repo
+from tests.support import ansible_run, git_http, procs, shop_repo
 
 pytestmark = pytest.mark.lab
 
@@ -522,6 +523,104 @@ def test_check_mode_changes_nothing_on_disk_and_diff_shows_the_plan(stack):
     assert "+current -> releases/" in out and v5[:12] in out
     assert "-current -> releases/%s" % stack.live() in out
     assert stack.served() == served
+
+
+# --- security: tokens, repository symlinks, locks, git options (issue #12) -------------------------
+
+def _vars_file(stack: Stack, name: str, data: dict) -> str:
+    """Extra vars in a file (-e @FILE): a value on the command line would sit in ansible-playbook's argv."""
+    path = os.path.join(stack.base, name)
+    with open(path, "w", encoding="utf-8") as fh:
+        json.dump(data, fh)
+    return "@" + path
+
+
+def test_a_token_in_release_repo_is_in_no_output_file_or_argv(stack):
+    token = "glpat-" + uuid.uuid4().hex
+    wrong = "glpat-wrong" + uuid.uuid4().hex
+    host = git_http.GitHttp(stack.base, "deployer", token, address="127.0.3.2", delay=0.2)
+    try:
+        good = _vars_file(stack, "token-repo.json", {"release_repo": host.url("shop.git", "deployer", token)})
+        with git_http.CmdlineWatch() as watch:
+            run = stack.deploy("v5", "-vvv", "-e", good)
+        out = ok(run) + run.stderr
+        assert stack.served()["commit"] == shop_repo.head(stack.repo, "v5")
+        assert [entry for entry in host.log if entry[2]], "the deploy never fetched from the token repository"
+        assert watch.matching("127.0.3.2:%d" % host.port), "no git process was sampled during the deploy"
+        assert watch.matching(token) == []
+        assert token not in out
+        assert "VALUE_SPECIFIED_IN_NO_LOG_PARAMETER" in out  # the module's repo option is no_log
+        for dirpath, dirnames, filenames in os.walk(stack.root):
+            for name in dirnames + filenames:
+                path = os.path.join(dirpath, name)
+                if os.path.isfile(path) and not os.path.islink(path):
+                    with open(path, "rb") as fh:
+                        assert token.encode() not in fh.read(), "the token is on disk in %s" % path
+                if ".launchready" in os.path.relpath(path, stack.root).split(os.sep) and not os.path.islink(path):
+                    assert os.lstat(path).st_mode & 0o077 == 0, "%s is open to others" % path
+        assert os.stat(os.path.join(stack.root, ".launchready")).st_mode & 0o777 == 0o700
+
+        live = stack.live()
+        bad = _vars_file(stack, "wrong-token-repo.json", {"release_repo": host.url("shop.git", "deployer", wrong)})
+        run = stack.deploy("v4", "-vvv", "-e", bad)
+        out = run.stdout + run.stderr
+        assert run.returncode != 0
+        assert "deployer:***@127.0.3.2:%d" % host.port in out and "Authentication failed" in out
+        assert wrong not in out and token not in out
+        assert stack.live() == live
+    finally:
+        host.stop()
+
+
+def _commit_public_symlink(target: str):
+    def edit(worktree: str) -> None:
+        os.symlink(target, os.path.join(worktree, "public"))
+        shop_repo.git(worktree, "add", "public")
+    return edit
+
+
+def test_a_repository_symlink_out_of_the_release_refuses_the_deploy(stack):
+    outside = os.path.join(stack.base, "outside")
+    os.makedirs(os.path.join(outside, "uploads"))
+    with open(os.path.join(outside, "uploads", "keep.txt"), "w") as fh:
+        fh.write("customer upload\n")
+    shop_repo.commit(stack.repo, "public-symlink", _commit_public_symlink(outside))
+    live = stack.live()
+    run = stack.deploy("public-symlink", "-e", json.dumps({"release_shared_dirs": ["public/uploads"]}))
+    assert run.returncode != 0
+    assert "'public/uploads'" in run.stdout and "outside the release" in run.stdout
+    assert open(os.path.join(outside, "uploads", "keep.txt")).read() == "customer upload\n"
+    assert stack.live() == live
+
+
+def test_a_lock_of_another_machine_with_this_host_name_is_not_taken_over(stack):
+    dead = subprocess.Popen(["true"])
+    dead.wait()
+    lock = os.path.join(stack.root, ".launchready", "deploy.lock")
+    os.makedirs(lock)
+    with open(os.path.join(lock, "owner.json"), "w") as fh:
+        # A cloned CI runner: same host name, its own machine-id; its pid means nothing here.
+        json.dump({"owner": "ci@%s" % socket.gethostname(), "controller": socket.gethostname(), "pid": dead.pid,
+                   "pid_start": 12345, "machine_id": "f" * 32, "boot_id": "b" * 36, "ref": "v9", "ttl": 600,
+                   "since": "2026-01-01T00:00:00Z", "since_epoch": time.time(), "token": "other-runner"}, fh)
+    try:
+        run = stack.deploy("v4")
+        assert run.returncode != 0
+        assert "the deploy lock is held by ci@" in run.stdout and "took over" not in run.stdout + run.stderr
+        assert json.load(open(os.path.join(lock, "owner.json")))["token"] == "other-runner"
+    finally:
+        shutil.rmtree(lock)
+
+
+def test_check_mode_with_an_option_as_release_repo_runs_nothing(stack):
+    sentinel = os.path.join(stack.base, "SENTINEL")
+    evil = _vars_file(stack, "evil-repo.json", {"release_repo": "--upload-pack=touch %s #" % sentinel})
+    before = stack.snapshot()
+    run = stack.deploy("main", "--check", "-e", evil)
+    assert run.returncode != 0
+    assert "release_repo" in run.stdout and "starts with '-'" in run.stdout
+    assert not os.path.exists(sentinel)
+    assert stack.snapshot() == before
 
 
 # --- molecule -------------------------------------------------------------------------------------

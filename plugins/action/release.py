@@ -4,11 +4,13 @@
 """Action plugin for launchready.ops.release: says who deploys, and recovers locks of dead deploys.
 
 The module runs on the app host and cannot see the controller. This plugin adds the
-controller's user, host name and ansible-playbook pid to the module's ``owner``, so the
-ledger records who deployed and the lock names its holder. When a lock is refused and its
-holder is a process of this very controller that no longer runs (a deploy killed with
-SIGKILL, a closed laptop lid), the lock is provably abandoned: the plugin clears it by its
-token and takes it, and says so. Any other held lock stays refused.
+controller's user, host name, machine-id, boot id and the ansible-playbook pid with its
+start time to the module's ``owner``, so the ledger records who deployed and the lock names
+its holder. When a lock is refused and its holder is a process of this very machine (same
+machine-id, not just the same host name) that no longer runs - gone, or its pid reused by
+another process - the lock is provably abandoned (a deploy killed with SIGKILL, a closed
+laptop lid): the plugin clears it by its token and takes it, and says so. Any other held
+lock stays refused.
 """
 
 from __future__ import annotations
@@ -21,6 +23,9 @@ from ansible.plugins.action import ActionBase
 
 from ansible_collections.launchready.ops.plugins.module_utils import release as R
 
+# Where a controller without /etc/machine-id keeps the id generated for it.
+MACHINE_ID_FALLBACK = os.path.join(os.path.expanduser("~"), ".ansible", "launchready", "machine-id")
+
 
 def controller_owner(target: str) -> dict:
     try:
@@ -29,8 +34,9 @@ def controller_owner(target: str) -> dict:
         user = "unknown"
     host = socket.gethostname()
     # Workers are forked from ansible-playbook: the parent is the run that holds the lock.
-    return {"owner": "%s@%s" % (user, host), "user": user, "controller": host, "pid": os.getppid(),
-            "target": target}
+    owner = {"owner": "%s@%s" % (user, host), "user": user, "controller": host, "target": target}
+    owner.update(R.process_identity(os.getppid(), MACHINE_ID_FALLBACK))
+    return owner
 
 
 class ActionModule(ActionBase):
@@ -48,15 +54,13 @@ class ActionModule(ActionBase):
         out = self._execute_module(module_name="launchready.ops.release", module_args=args, task_vars=task_vars)
         holder = out.get("holder") or {}
         if (out.get("failed") and args.get("action") == "lock" and not self._task.check_mode
-                and holder.get("controller") == owner["controller"] and holder.get("pid")
-                and int(holder["pid"]) != owner["pid"] and not R.pid_alive(int(holder["pid"]))
-                and holder.get("token")):
+                and holder.get("token") and R.holder_gone(holder, owner)):
             retry = dict(args, break_token=holder["token"])
             out = self._execute_module(module_name="launchready.ops.release", module_args=retry, task_vars=task_vars)
             if not out.get("failed"):
                 out["recovered"] = holder
                 out["warnings"] = list(out.get("warnings") or []) + [
-                    "took over the deploy lock of %s: its process %s on this controller is gone (a deploy that "
+                    "took over the deploy lock of %s: its process %s on this machine is gone (a deploy that "
                     "was killed)" % (holder.get("owner"), holder.get("pid"))]
         result.update(out)
         return result

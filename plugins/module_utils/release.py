@@ -31,9 +31,11 @@ import os
 import re
 import shutil
 import socket
+import stat
 import subprocess
 import time
 import typing as t
+import urllib.parse
 import uuid
 
 LEDGER = os.path.join(".launchready", "releases.log")
@@ -139,12 +141,20 @@ class Root:
     def exists(self) -> bool:
         return os.path.isdir(self.releases_dir)
 
+    @property
+    def private_dir(self) -> str:
+        return os.path.join(self.path, ".launchready")
+
     def ensure_layout(self) -> bool:
         changed = False
-        for path in (self.path, self.releases_dir, self.shared_dir, os.path.join(self.path, ".launchready")):
+        for path in (self.path, self.releases_dir, self.shared_dir):
             if not os.path.isdir(path):
                 os.makedirs(path, mode=0o755, exist_ok=True)
                 changed = True
+        if not os.path.isdir(self.private_dir):
+            os.makedirs(self.private_dir, mode=0o700, exist_ok=True)
+            changed = True
+        make_private(self.private_dir)
         return changed
 
     # --- what is on disk -----------------------------------------------------------------------
@@ -206,10 +216,10 @@ class Root:
 
     def append(self, entry: dict) -> dict:
         """Append one line to the ledger and fsync it before returning."""
-        os.makedirs(os.path.dirname(self.ledger_path), exist_ok=True)
+        os.makedirs(os.path.dirname(self.ledger_path), mode=0o700, exist_ok=True)
         created = not os.path.exists(self.ledger_path)
         line = json.dumps(entry, sort_keys=True, separators=(",", ":")) + "\n"
-        fd = os.open(self.ledger_path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+        fd = os.open(self.ledger_path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
         try:
             os.write(fd, line.encode("utf-8"))
             os.fsync(fd)
@@ -353,11 +363,11 @@ class Root:
         (the operator's call), ``break_token`` clears it only if it still holds that token (an
         owner the controller proved dead).
         """
-        os.makedirs(os.path.dirname(self.lock_path), exist_ok=True)
+        os.makedirs(os.path.dirname(self.lock_path), mode=0o700, exist_ok=True)
         cleared = None
         for _attempt in range(3):
             try:
-                os.mkdir(self.lock_path, 0o755)
+                os.mkdir(self.lock_path, 0o700)
             except FileExistsError:
                 holder = self.lock_holder()
                 if holder is None:
@@ -369,7 +379,8 @@ class Root:
                 raise LockHeld(describe_holder(holder), holder, holder["stale"]) from None
             token = uuid.uuid4().hex
             record = dict(owner, token=token, ttl=int(ttl), since=utcnow(), since_epoch=time.time())
-            write_atomic(os.path.join(self.lock_path, "owner.json"), json.dumps(record, sort_keys=True) + "\n")
+            write_atomic(os.path.join(self.lock_path, "owner.json"), json.dumps(record, sort_keys=True) + "\n",
+                         mode=0o600)
             return {"token": token, "owner": record, "cleared": cleared}
         raise ReleaseError("could not take the deploy lock %s: it keeps changing hands" % self.lock_path)
 
@@ -454,13 +465,27 @@ class Root:
     # --- shared paths --------------------------------------------------------------------------
 
     def link_shared(self, name: str, files: t.Iterable[str], dirs: t.Iterable[str]) -> list:
-        """Link shared/PATH into the release for every linked file and directory; returns what changed."""
+        """Link shared/PATH into the release for every linked file and directory; returns what changed.
+
+        The release holds the app repository's content, which this collection does not trust:
+        every path is checked before anything is touched, and a path whose parent resolves
+        outside the release (a committed ``public -> /srv`` symlink) is refused, so no
+        directory outside it is ever replaced.
+        """
         release = self.release_path(name)
+        paths = [(check_shared_path(f, "shared_files"), False) for f in files]
+        paths += [(check_shared_path(d, "shared_dirs"), True) for d in dirs]
+        real_release = os.path.realpath(release)
+        for rel, is_dir in paths:
+            parent = os.path.dirname(os.path.join(release, rel))
+            real_parent = os.path.realpath(parent)
+            if os.path.commonpath([real_release, real_parent]) != real_release:
+                raise ReleaseError(
+                    "shared path %r (%s): its parent %s resolves to %s, outside the release %s (a symlink in "
+                    "the repository); refusing to link it" % (rel, "shared_dirs" if is_dir else "shared_files",
+                                                             os.path.relpath(parent, release), real_parent, release))
         changed = []
-        for rel, is_dir in [(f, False) for f in files] + [(d, True) for d in dirs]:
-            rel = os.path.normpath(rel)
-            if rel.startswith("..") or os.path.isabs(rel):
-                raise ReleaseError("shared path %r must be relative to the release" % rel)
+        for rel, is_dir in paths:
             source = os.path.join(self.shared_dir, rel)
             if is_dir:
                 os.makedirs(source, exist_ok=True)
@@ -477,6 +502,33 @@ class Root:
             os.symlink(source, link)
             changed.append(rel)
         return changed
+
+
+def check_shared_path(rel: str, option: str) -> str:
+    """A shared path as given, checked: relative, and no empty, ``.`` or ``..`` component."""
+    text = rel if isinstance(rel, str) else ""
+    stripped = text.rstrip("/")
+    parts = stripped.split("/")
+    if not stripped or text.startswith("/") or any(part in ("", ".", "..") for part in parts):
+        raise ReleaseError("%s entry %r must be a relative path inside the release, without empty, '.' or '..' "
+                           "parts (for example public/uploads)" % (option, rel))
+    return stripped
+
+
+def make_private(path: str) -> None:
+    """Take group and other access off PATH and everything under it (the repository cache, the
+    ledger, the lock): once, for a tree an older version wrote world-readable."""
+    try:
+        if not os.lstat(path).st_mode & 0o077:
+            return
+    except FileNotFoundError:
+        return
+    for dirpath, dirnames, filenames in os.walk(path):
+        for name in [dirpath] + [os.path.join(dirpath, n) for n in dirnames + filenames]:
+            st = os.lstat(name)
+            # A hard-linked file (an old local clone's objects) is also the source repository's: leave it.
+            if not stat.S_ISLNK(st.st_mode) and st.st_mode & 0o077 and (stat.S_ISDIR(st.st_mode) or st.st_nlink == 1):
+                os.chmod(name, st.st_mode & 0o7700)
 
 
 def check_name(name: str) -> str:
@@ -508,25 +560,105 @@ def default_owner(user: str | None = None) -> dict:
 
 # --- git ------------------------------------------------------------------------------------------
 
-def _git(args: list, cwd: str | None = None, timeout: float = GIT_TIMEOUT) -> str:
+# scheme://user:password@ (any scheme) and, for the schemes git sends over curl, scheme://token@.
+_PASSWORD_RE = re.compile(r"(?P<scheme>\b[A-Za-z][A-Za-z0-9+.-]*://)(?P<user>[^/@:\s'\"]*):[^/@\s'\"]*@")
+_TOKEN_USER_RE = re.compile(r"(?P<scheme>\b(?:https?|ftps?)://)[^/@:\s'\"]+@")
+# Schemes whose userinfo git hands to curl: the credentials it holds are taken out of the URL.
+_CREDENTIAL_SCHEMES = ("http", "https", "ftp", "ftps")
+# A credential helper given on the command line: it answers from the environment, so the
+# password is in no argv (ps, /proc/PID/cmdline) and in no file.
+_ENV_CREDENTIAL_HELPER = ('!f() { test "$1" = get && printf "username=%s\\npassword=%s\\n" '
+                          '"$LAUNCHREADY_GIT_USERNAME" "$LAUNCHREADY_GIT_PASSWORD"; }; f')
+
+
+def redact(text: str, secrets: t.Iterable[str] = ()) -> str:
+    """TEXT with every URL password shown as ``user:***@`` and each of SECRETS replaced by ``***``."""
+    text = _PASSWORD_RE.sub(lambda m: "%s%s:***@" % (m.group("scheme"), m.group("user")), str(text))
+    text = _TOKEN_USER_RE.sub(lambda m: "%s***@" % m.group("scheme"), text)
+    for secret in secrets:
+        if secret and len(secret) >= 3:
+            text = text.replace(secret, "***")
+    return text
+
+
+def check_git_arg(option: str, value: str | None) -> str | None:
+    """Refuse a value git would read as an option (``--upload-pack=...`` runs a command)."""
+    if value is not None and str(value).startswith("-"):
+        raise ReleaseError("%s %r starts with '-': git would take it for an option; give a repository URL or "
+                           "path, a branch, tag or commit" % (option, redact(value)))
+    return value
+
+
+class GitSource:
+    """Where to fetch from: the URL git is given, without its password, and the credentials apart.
+
+    ``https://user:TOKEN@host/repo.git`` becomes ``https://host/repo.git`` for git (argv, the
+    cache's config); user and token reach git through the environment and a credential helper.
+    """
+
+    def __init__(self, repo: str) -> None:
+        check_git_arg("repo (release_repo)", repo)
+        self.given = self.url = repo
+        self.username = self.password = None
+        parts = urllib.parse.urlsplit(repo) if "://" in repo else None
+        if parts and parts.scheme.lower() in _CREDENTIAL_SCHEMES and "@" in parts.netloc:
+            userinfo, _at, hostport = parts.netloc.rpartition("@")
+            user, colon, password = userinfo.partition(":")
+            self.username = urllib.parse.unquote(user)
+            self.password = urllib.parse.unquote(password) if colon else ""
+            self.url = urllib.parse.urlunsplit(parts._replace(netloc=hostport))
+
+    @property
+    def secrets(self) -> list:
+        return [s for s in (self.password, self.username if not self.password else None) if s]
+
+    def config_args(self) -> list:
+        if self.username is None:
+            return []
+        # The empty value drops the helpers git is configured with, so none stores the token.
+        return ["-c", "credential.helper=", "-c", "credential.helper=%s" % _ENV_CREDENTIAL_HELPER]
+
+    def env(self) -> dict:
+        if self.username is None:
+            return {}
+        return {"LAUNCHREADY_GIT_USERNAME": self.username, "LAUNCHREADY_GIT_PASSWORD": self.password or ""}
+
+    def __str__(self) -> str:
+        """The URL as given, password shown as ``***``: what messages name."""
+        return redact(self.given)
+
+
+def _git(args: list, cwd: str | None = None, timeout: float = GIT_TIMEOUT, source: GitSource | None = None) -> str:
     env = dict(os.environ, GIT_TERMINAL_PROMPT="0", LC_ALL="C")
+    env.update(source.env() if source else {})
+    secrets = source.secrets if source else []
+    argv = ["git", *(source.config_args() if source else []), *args]
+    # What git writes (the repository cache) is readable by this user only.
+    old_umask = os.umask(0o077)
     try:
-        proc = subprocess.run(["git", *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout,
+        proc = subprocess.run(argv, cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout,
                               check=False)
     except subprocess.TimeoutExpired:
         raise ReleaseError("git %s did not finish within %d s" % (args[0], timeout)) from None
     except FileNotFoundError:
         raise ReleaseError("git is not installed on this host") from None
+    finally:
+        os.umask(old_umask)
     if proc.returncode != 0:
-        raise ReleaseError("git %s failed: %s" % (" ".join(args[:2]), (proc.stderr or proc.stdout).strip()[-800:]))
+        where = (" (%s)" % source) if source else ""
+        raise ReleaseError(redact("git %s%s failed: %s" % (args[0], where, (proc.stderr or proc.stdout).strip()[-800:]),
+                                  secrets))
     return proc.stdout
 
 
 def resolve_remote(repo: str, ref: str) -> str | None:
     """The commit REF names in REPO without touching the disk (git ls-remote), or None if it is not a ref."""
+    source = GitSource(repo)
+    check_git_arg("version (release_version)", ref)
     if re.fullmatch(r"[0-9a-f]{40}", ref):
         return ref
-    out = _git(["ls-remote", repo, ref, "refs/heads/%s" % ref, "refs/tags/%s" % ref, "refs/tags/%s^{}" % ref])
+    out = _git(["ls-remote", "--", source.url, ref, "refs/heads/%s" % ref, "refs/tags/%s" % ref,
+                "refs/tags/%s^{}" % ref], source=source)
     found = {}
     for line in out.splitlines():
         sha, _tab, name = line.partition("\t")
@@ -538,40 +670,51 @@ def resolve_remote(repo: str, ref: str) -> str | None:
 
 
 def update_cache(root: Root, repo: str) -> None:
-    """Keep a bare mirror of REPO under .launchready/ (fetched, never checked out)."""
+    """Keep a bare mirror of REPO under .launchready/ (fetched, never checked out).
+
+    The mirror's config holds the URL without its password; a cache an older version
+    cloned with the token in its URL is rewritten here on the next fetch.
+    """
+    source = GitSource(repo)
     cache = root.repo_cache
     if not os.path.isdir(os.path.join(cache, "objects")):
         tmp = cache + ".tmp-%d" % os.getpid()
         shutil.rmtree(tmp, ignore_errors=True)
-        _git(["clone", "--mirror", "--quiet", repo, tmp])
+        # --no-local: a repository on this host is fetched like any other, never hard-linked, so
+        # the cache's files are its own (0600 here, under umask 077) and the source's keep their modes.
+        _git(["clone", "--mirror", "--no-local", "--quiet", "--", source.url, tmp], source=source)
         os.replace(tmp, cache)
         return
-    _git(["remote", "set-url", "origin", repo], cwd=cache)
-    _git(["fetch", "--prune", "--quiet", "origin", "+refs/heads/*:refs/heads/*", "+refs/tags/*:refs/tags/*"],
-         cwd=cache)
+    _git(["remote", "set-url", "--", "origin", source.url], cwd=cache)
+    _git(["fetch", "--prune", "--quiet", "--", "origin", "+refs/heads/*:refs/heads/*", "+refs/tags/*:refs/tags/*"],
+         cwd=cache, source=source)
 
 
 def has_commit(root: Root, commit: str) -> bool:
+    check_git_arg("commit", commit)
     if not os.path.isdir(os.path.join(root.repo_cache, "objects")):
         return False
     try:
-        _git(["cat-file", "-e", "%s^{commit}" % commit], cwd=root.repo_cache, timeout=30)
+        _git(["cat-file", "-e", "--end-of-options", "%s^{commit}" % commit], cwd=root.repo_cache, timeout=30)
     except ReleaseError:
         return False
     return True
 
 
 def resolve_cached(root: Root, ref: str) -> str:
+    check_git_arg("version (release_version)", ref)
     try:
-        return _git(["rev-parse", "--verify", "--quiet", "%s^{commit}" % ref], cwd=root.repo_cache).strip()
+        return _git(["rev-parse", "--verify", "--quiet", "--end-of-options", "%s^{commit}" % ref],
+                    cwd=root.repo_cache).strip()
     except ReleaseError:
         raise ReleaseError("%r is not a branch, tag or commit of the repository" % ref) from None
 
 
 def export(root: Root, commit: str, dest: str) -> None:
     """Write the tree of COMMIT into DEST (git archive | tar), like Capistrano's copy strategy."""
+    check_git_arg("commit", commit)
     os.makedirs(dest, exist_ok=True)
-    archive = subprocess.Popen(["git", "archive", "--format=tar", commit], cwd=root.repo_cache,
+    archive = subprocess.Popen(["git", "archive", "--format=tar", "--end-of-options", commit], cwd=root.repo_cache,
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     try:
         untar = subprocess.run(["tar", "-x", "-C", dest], stdin=archive.stdout, capture_output=True,
@@ -614,3 +757,85 @@ def pid_alive(pid: int) -> bool:
             return fh.read().rsplit(")", 1)[1].split()[0] not in ("Z", "X")
     except (OSError, IndexError):
         return True
+
+
+# --- who holds the lock ---------------------------------------------------------------------------
+# A host name says little (every CI image is "localhost"): a lock is only treated as abandoned
+# when its holder ran on this very machine (machine-id), in this boot, and its process (pid and
+# start time, so a reused pid does not count) is gone.
+
+MACHINE_ID_FILES = ("/etc/machine-id", "/var/lib/dbus/machine-id")
+
+
+def _read_first_line(path: str) -> str | None:
+    try:
+        with open(path, encoding="ascii", errors="replace") as fh:
+            return fh.readline().strip() or None
+    except OSError:
+        return None
+
+
+def machine_id(fallback: str | None = None) -> str | None:
+    """This machine's id: /etc/machine-id, else /var/lib/dbus/machine-id, else one generated once into FALLBACK."""
+    for path in MACHINE_ID_FILES:
+        found = _read_first_line(path)
+        if found:
+            return found
+    if not fallback:
+        return None
+    found = _read_first_line(fallback)
+    if found:
+        return found
+    os.makedirs(os.path.dirname(fallback), mode=0o700, exist_ok=True)
+    try:
+        fd = os.open(fallback, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return _read_first_line(fallback)  # another run made it first
+    try:
+        os.write(fd, (uuid.uuid4().hex + "\n").encode("ascii"))
+    finally:
+        os.close(fd)
+    return _read_first_line(fallback)
+
+
+def boot_id() -> str | None:
+    return _read_first_line("/proc/sys/kernel/random/boot_id")
+
+
+def process_start(pid: int) -> int | None:
+    """Start time of PID in clock ticks since boot (/proc/PID/stat field 22), None when it does not run."""
+    if not pid_alive(pid):
+        return None
+    try:
+        with open("/proc/%d/stat" % int(pid), encoding="ascii", errors="replace") as fh:
+            # Field 2 (the command) may hold spaces and parentheses: count from its closing one.
+            return int(fh.read().rsplit(")", 1)[1].split()[19])
+    except (OSError, IndexError, ValueError):
+        return None
+
+
+def process_identity(pid: int, fallback_id_file: str | None = None) -> dict:
+    """What a lock records about the process that holds it, to tell later whether it still runs."""
+    return {"pid": int(pid), "pid_start": process_start(pid), "machine_id": machine_id(fallback_id_file),
+            "boot_id": boot_id()}
+
+
+def holder_gone(holder: dict, me: dict) -> bool:
+    """True only when the lock's holder provably no longer runs.
+
+    That needs the holder's machine-id to be this machine's (ME, from process_identity) and
+    then: another boot, or its pid not running, or running with another start time (reused).
+    A lock written without these fields (an older version), or on another machine, is never
+    taken over: it stays held until its owner frees it or an operator forces it.
+    """
+    if not holder.get("machine_id") or holder.get("pid_start") is None or not holder.get("pid"):
+        return False
+    if holder["machine_id"] != me.get("machine_id"):
+        return False
+    if holder.get("boot_id") and me.get("boot_id") and holder["boot_id"] != me["boot_id"]:
+        return True
+    try:
+        pid, started = int(holder["pid"]), int(holder["pid_start"])
+    except (TypeError, ValueError):
+        return False
+    return process_start(pid) != started

@@ -16,9 +16,11 @@ description:
     temporary link over it, never removed first) and C(.launchready/releases.log), a JSON-lines ledger of
     every state change (V(pending), V(live), V(good), V(failed), V(rolled back)), written with fsync."
   - The deploy lock is a directory made with mkdir (atomic) holding C(owner.json) (owner, controller pid,
-    ref, time, TTL). A held lock refuses with the holder named; a stale one is reported and cleared only
-    with O(force). An action plugin of the same name adds the controller's user and pid, and takes over a
-    lock whose owner process on this same controller is provably dead.
+    ref, time, TTL, and the controller's machine-id, boot id and process start time). A held lock refuses
+    with the holder named; a stale one is reported and cleared only with O(force). An action plugin of the
+    same name adds the controller's identity, and takes over a lock only when its owner ran on this same
+    machine (machine-id, not host name) and its process (pid and start time) is provably gone.
+  - C(.launchready/) (ledger, lock, repository cache) is readable by its owner only (0700, files 0600).
   - A release only counts as complete once its C(REVISION) file exists; it is written just before the
     first switch, so a deploy killed at any point leaves C(current) on a complete release.
 author:
@@ -44,10 +46,17 @@ options:
     required: true
     choices: [plan, prepare, switch, finish, mark, lock, unlock, cleanup, status]
   repo:
-    description: Git repository to deploy from (URL or path on the host), for O(action=plan) and O(action=prepare).
+    description:
+      - Git repository to deploy from (URL or path on the host), for O(action=plan) and O(action=prepare).
+      - "A password or token in an http(s) URL (V(https://user:TOKEN@host/shop.git)) never reaches git's argv,
+        the repository cache or a message: git gets the URL without it and the credentials through a
+        credential helper reading the environment; messages show V(user:***@)."
+      - A value starting with V(-) is refused (git would read it as an option).
     type: str
   version:
-    description: Branch, tag or commit to deploy (V(plan)), or the ref recorded in the ledger (V(prepare)).
+    description:
+      - Branch, tag or commit to deploy (V(plan)), or the ref recorded in the ledger (V(prepare)).
+      - A value starting with V(-) is refused.
     type: str
   archive:
     description: Path on the host of a tar archive of the app to deploy instead of O(repo).
@@ -73,12 +82,15 @@ options:
     description: A short sentence stored with the ledger line (why a release failed, ...).
     type: str
   shared_files:
-    description: Files under C(shared/) linked into every release (V(prepare)).
+    description:
+      - Files under C(shared/) linked into every release (V(prepare)).
+      - Relative paths without empty, V(.) or V(..) parts; a path whose parent resolves outside the release
+        (a symlink committed in the repository) is refused before anything is linked.
     type: list
     elements: str
     default: []
   shared_dirs:
-    description: Directories under C(shared/) linked into every release (V(prepare)).
+    description: Directories under C(shared/) linked into every release (V(prepare)), checked like O(shared_files).
     type: list
     elements: str
     default: []
@@ -103,7 +115,9 @@ options:
     type: bool
     default: false
   owner:
-    description: Who takes the lock and deploys (set by the action plugin; C(owner), C(user), C(controller), C(pid)).
+    description:
+      - Who takes the lock and deploys (set by the action plugin; C(owner), C(user), C(controller), C(pid),
+        C(pid_start), C(machine_id), C(boot_id)).
     type: dict
     default: {}
   break_token:
@@ -228,7 +242,7 @@ def do_plan(module: AnsibleModule, root: R.Root) -> dict:
             commit = R.resolve_remote(p["repo"], p["version"])
             if commit is None:
                 module.fail_json(msg="%r is not a branch or tag of %s (in check mode only refs are resolved)"
-                                 % (p["version"], p["repo"]))
+                                 % (p["version"], R.GitSource(p["repo"])))
         else:
             # The layout and the repository cache are bookkeeping: no change is reported.
             root.ensure_layout()
@@ -432,7 +446,7 @@ def main() -> None:
         argument_spec=dict(
             root=dict(type="path", required=True),
             action=dict(type="str", required=True, choices=sorted(ACTIONS)),
-            repo=dict(type="str"),
+            repo=dict(type="str", no_log=True),
             version=dict(type="str"),
             archive=dict(type="path"),
             name=dict(type="str"),
@@ -453,6 +467,10 @@ def main() -> None:
         supports_check_mode=True,
     )
     try:
+        # First step, before git sees anything: no value it would read as an option.
+        for option, role_var in (("repo", "release_repo"), ("version", "release_version"), ("name", None),
+                                 ("commit", None)):
+            R.check_git_arg("%s (%s)" % (option, role_var) if role_var else option, module.params[option])
         root = R.Root(module.params["root"])
         result = ACTIONS[module.params["action"]](module, root)
     except R.ReleaseError as exc:
