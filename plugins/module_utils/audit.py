@@ -18,6 +18,7 @@ from ansible_collections.launchready.ops.plugins.module_utils import (
     checks_http,
     checks_renewal,
     checks_tls,
+    past_bad_certificate,
     root_cause,
 )
 from ansible_collections.launchready.ops.plugins.module_utils import site as site_mod
@@ -40,4 +41,6 @@ def run(site_vars: dict, checks: t.Sequence[str] | None = None, workers: int = 1
     prefixes = [c for c in wanted if c.endswith(".")]
     found = check_registry.run(site, check_registry.select(ids=ids, prefixes=prefixes), workers=workers)
     # One pass once every check of the site ran: echoes of a certificate, DNS or loop defect fold under it.
-    return root_cause.attach_blocked_by(found)
+    found = root_cause.attach_blocked_by(found)
+    # Then what the certificate kept from running runs again past it, pinned to the leaf tls.cert_valid saw.
+    return past_bad_certificate.rejudge(site, found, workers=workers)

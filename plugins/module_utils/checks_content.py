@@ -38,7 +38,7 @@ import urllib.parse
 from ansible_collections.launchready.ops.plugins.module_utils import edge_probe as E
 from ansible_collections.launchready.ops.plugins.module_utils import findings as F
 from ansible_collections.launchready.ops.plugins.module_utils import http_probe as P
-from ansible_collections.launchready.ops.plugins.module_utils import tls_probe
+from ansible_collections.launchready.ops.plugins.module_utils import tls_pin, tls_probe
 from ansible_collections.launchready.ops.plugins.module_utils.check_registry import check
 
 try:
@@ -90,10 +90,13 @@ def _browser_setup(site, probes) -> tuple:
         if not addrs:
             continue
         rules.append("MAP %s %s" % (host, addrs[0] if ":" not in addrs[0] else "[%s]" % addrs[0]))
-        if site.ca_bundle:
+        # Past a rejected certificate (the audit's pinned pass) the leaf tls.cert_valid saw is accepted too.
+        pinned = P.pin_for(site, "https://%s/" % host, addrs[0])
+        if site.ca_bundle or pinned:
             result = tls_probe.handshake_cached(probes, addrs[0], 443, host, ca_bundle=site.ca_bundle,
                                                 timeout=site.timeout, verify=True)
-            if result.ok and result.verified and result.chain:
+            if result.ok and result.chain and (
+                    result.verified or (pinned and tls_pin.leaf_sha256(result.chain[0]) == pinned)):
                 pins.append(_spki(result.chain[0]))
     if not rules:
         return "", [], "none of the site's hosts resolves"

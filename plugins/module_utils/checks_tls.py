@@ -31,7 +31,7 @@ import datetime as dt
 import ssl
 import typing as t
 
-from ansible_collections.launchready.ops.plugins.module_utils import dns_query, http_probe, tls_probe
+from ansible_collections.launchready.ops.plugins.module_utils import dns_query, http_probe, tls_pin, tls_probe
 from ansible_collections.launchready.ops.plugins.module_utils import findings as F
 from ansible_collections.launchready.ops.plugins.module_utils.check_registry import check
 
@@ -102,6 +102,8 @@ def _cert_evidence(result: tls_probe.TlsResult, certs: list) -> dict:
                 "chain_source": result.chain_source}
     if certs:
         leaf = certs[0]
+        # The pin the audit's pass behind a rejected certificate connects with (tls_pin.py).
+        evidence["leaf_sha256"] = tls_pin.leaf_sha256(result.chain[0])
         evidence.update({"subject": leaf.subject.rfc4514_string(), "issuer": leaf.issuer.rfc4514_string(),
                          "sans": tls_probe.names(leaf), "not_before": _when(leaf.not_valid_before_utc),
                          "not_after": _when(leaf.not_valid_after_utc)})
@@ -173,6 +175,9 @@ def _per_host(spec: F.CheckSpec, site: t.Any, probes: t.Any,
         summary = worst.summary
         if len(items) > 1:
             evidence["addresses"] = {a: v.status for a, v in items}
+            leaves = {a: v.evidence["leaf_sha256"] for a, v in items if v.evidence.get("leaf_sha256")}
+            if leaves:
+                evidence["leaf_sha256_by_address"] = leaves
             same = sum(1 for item in items if item[1].status == worst.status)
             if same == len(items):
                 summary += " (%s at all %d addresses)" % (worst.status, len(items))

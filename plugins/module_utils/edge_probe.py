@@ -52,8 +52,8 @@ def url_for(site: t.Any, path: str) -> str:
 
 
 def fetch(site: t.Any, url: str, address: str, method: str = "GET", headers: dict | None = None) -> P.Response:
-    """One request with the site's CA bundle and timeout (not memoized)."""
-    return P.fetch(url, address, method=method, headers=headers, ca_bundle=site.ca_bundle, timeout=site.timeout)
+    """One request with the site's CA bundle and timeout (pinned where ``site.tls_pins`` says; not memoized)."""
+    return P.site_fetch(site, url, address, method=method, headers=headers)
 
 
 def fetch_twice(site: t.Any, probes: t.Any, url: str, address: str) -> tuple:

@@ -34,7 +34,7 @@ import time
 import typing as t
 import urllib.parse
 
-from ansible_collections.launchready.ops.plugins.module_utils import dns_query, tls_probe
+from ansible_collections.launchready.ops.plugins.module_utils import dns_query, tls_pin, tls_probe
 
 MAX_BODY = 512 * 1024
 MAX_HOPS = 10
@@ -205,13 +205,14 @@ def _abort(sock_box: list, fired: threading.Event) -> None:
 
 def fetch(url: str, address: str, *, ca_bundle: str | None, timeout: float, method: str = "GET",
           headers: dict | None = None, max_body: int = MAX_BODY, verify: bool = True,
-          body: bytes | None = None) -> Response:
+          body: bytes | None = None, tls_context: ssl.SSLContext | None = None) -> Response:
     """Request ``url`` from ``address`` (IPv4/IPv6 literal) and return what came back; never raises for I/O.
 
     SNI and Host are the URL's host; certificates are checked against the system
     store plus ``ca_bundle``. ``timeout`` bounds the whole fetch (connect, TLS,
     request, headers and body). Redirects are reported, never followed.
-    ``body`` is sent as is, with its Content-Length.
+    ``body`` is sent as is, with its Content-Length.  ``tls_context`` replaces the
+    verifying context (``fetch_pinned`` passes its pinned, unverified one).
     """
     parts = urllib.parse.urlsplit(url)
     scheme = parts.scheme.lower()
@@ -244,7 +245,7 @@ def fetch(url: str, address: str, *, ca_bundle: str | None, timeout: float, meth
 
     resp = None
     try:
-        ctx = ssl_context(ca_bundle, verify) if scheme == "https" else None
+        ctx = (tls_context or ssl_context(ca_bundle, verify)) if scheme == "https" else None
         raw = socket.create_connection((address, port), timeout=remaining())
         sock_box.append(raw)
         sock = raw
@@ -393,9 +394,9 @@ def _normal(url: str) -> str:
 
 
 def fetch_cached(site: t.Any, probes: t.Any, url: str, address: str, method: str = "GET") -> Response:
-    """``fetch`` with the site's CA bundle and timeout, once per run for (method, url, address)."""
+    """``site_fetch`` (the site's CA bundle and timeout), once per run for (method, url, address)."""
     return _memo(probes, ("http.fetch", method, url, address),
-                 lambda: fetch(url, address, method=method, ca_bundle=site.ca_bundle, timeout=site.timeout))
+                 lambda: site_fetch(site, url, address, method=method))
 
 
 def resolve_host(site: t.Any, probes: t.Any, host: str) -> tuple:
@@ -569,3 +570,41 @@ def route_chains(site: t.Any, probes: t.Any, scheme: str = "https") -> dict:
         starts = [(path, "%s://%s%s" % (scheme, host, path), host) for path in paths]
         return _walk_all(site, probes, starts)
     return _memo(probes, ("http.routes", scheme), compute)
+
+
+# --- past a rejected certificate ------------------------------------------------------------------
+
+def fetch_pinned(url: str, address: str, *, leaf_sha256: str, timeout: float, **kwargs: t.Any) -> Response:
+    """``fetch`` over a connection that skips chain and name verification but accepts only one leaf.
+
+    ``leaf_sha256`` is the SHA-256 of the DER leaf the TLS probe saw at ``address``
+    (tls.cert_valid's evidence); another leaf ends as ``error_kind`` TLS with a
+    "certificate pin mismatch" sentence, and no request is sent over that connection.
+    """
+    return fetch(url, address, ca_bundle=None, timeout=timeout, verify=False,
+                 tls_context=tls_pin.pinned_context(leaf_sha256, address), **kwargs)
+
+
+def pin_for(site: t.Any, url: str, address: str) -> str | None:
+    """The leaf pin ``site.tls_pins`` holds for an https ``url`` at ``address`` (port 443 only), else None."""
+    pins = getattr(site, "tls_pins", None)
+    if not pins:
+        return None
+    parts = urllib.parse.urlsplit(url)
+    try:
+        port = parts.port or 443
+    except ValueError:
+        return None
+    if parts.scheme.lower() != "https" or port != 443:
+        return None
+    return pins.get(((parts.hostname or "").rstrip(".").lower(), address))
+
+
+def site_fetch(site: t.Any, url: str, address: str, **kwargs: t.Any) -> Response:
+    """``fetch`` with the site's CA bundle and timeout; where ``site.tls_pins`` pins the (host, address)
+    (the audit's pass behind a rejected certificate), ``fetch_pinned`` instead."""
+    pin = pin_for(site, url, address)
+    if pin:
+        kwargs.pop("verify", None)
+        return fetch_pinned(url, address, leaf_sha256=pin, timeout=site.timeout, **kwargs)
+    return fetch(url, address, ca_bundle=site.ca_bundle, timeout=site.timeout, **kwargs)

@@ -35,7 +35,9 @@ DNS = "name resolution"
 LOOP = "redirect loop"
 
 _SIGNS = {
-    CERT: re.compile(r"certificate verify failed", re.I),
+    # A pin mismatch: behind a rejected certificate the address showed another leaf (tls_pin.py);
+    # Chromium's own words for a rejected certificate: net::ERR_CERT_*.
+    CERT: re.compile(r"certificate verify failed|certificate pin mismatch|net::ERR_CERT_", re.I),
     DNS: re.compile(r"does not resolve|has no address|has no A or AAAA record", re.I),
     LOOP: re.compile(r"\bloops?\b|redirect loop|still redirecting after|never ends", re.I),
 }

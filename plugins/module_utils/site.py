@@ -50,6 +50,9 @@ class Site:
     report_dir: str
     caa_issuers: list
     timeout: float = DEFAULT_TIMEOUT
+    # Not an inventory variable: {(host, address): leaf SHA-256} set by the audit's pass behind a
+    # rejected certificate (past_bad_certificate.py); http_probe.site_fetch then connects pinned, unverified.
+    tls_pins: dict = dataclasses.field(default_factory=dict)
     # Email authentication (the email.* checks); see from_vars for the defaults.
     mail_envelope_domain: str = ""
     mail_org_domain: str | None = None
