@@ -431,6 +431,8 @@ def alert_rules(site: str, checkout_path: str | None, s: dict) -> dict:
              'histogram_quantile(0.95, sum by (site, route, le) (rate(http_request_duration_seconds_bucket'
              '{job="launch_app",route!="/metrics",%s}[%s]))) > %g' % (sel, window, s["p95_budget_seconds"]),
              "warning", "p95 of {{ $labels.route }} is above %gs" % s["p95_budget_seconds"]),
+        rule("DnsProbeFailed", 'min by (site, resolver) (probe_success{job="launch_dns",%s}) == 0' % sel,
+             "critical", "resolver {{ $labels.resolver }} does not answer for the site's name"),
         rule("AppMetricsDown", 'max by (site) (up{job="launch_app",%s}) == 0' % sel,
              "warning", "the app's metrics endpoint does not answer"),
     ]
