@@ -52,9 +52,11 @@ bench: setup
 	$(PY) bench/edge.py
 	$(PY) bench/email_auth.py
 	$(PY) bench/deploy.py
+	$(PY) bench/monitoring.py
 
 bench-deploy: setup
 	$(PY) bench/deploy.py
+	$(PY) bench/monitoring.py
 
 build: setup
 	ansible-galaxy collection build --force --output-path build/
