@@ -115,6 +115,14 @@ class MonitoringLab:
         self._start("prometheus", ["prometheus", "--config.file=%s/prometheus.yml" % etc,
                                    "--storage.tsdb.path=%s/prom-data" % self.dir, "--web.enable-lifecycle",
                                    "--web.listen-address=%s:%d" % (STACK, PROM_PORT)], STACK, PROM_PORT)
+        # Prometheus listens before its storage is open (503 until then).
+        self.wait_for(self._prometheus_ready, 30)
+
+    def _prometheus_ready(self) -> bool:
+        try:
+            return requests.get("http://%s:%d/-/ready" % (STACK, PROM_PORT), timeout=2).status_code == 200
+        except requests.RequestException:
+            return False
 
     def start(self) -> "MonitoringLab":
         self.start_sinks()
