@@ -69,9 +69,11 @@ bench: setup
 	$(PY) bench/email_auth.py
 	$(PY) bench/deploy.py
 	$(PY) bench/load.py
+	$(PY) bench/monitoring.py
 
 bench-deploy: setup
 	$(PY) bench/deploy.py
+	$(PY) bench/monitoring.py
 
 build: setup
 	ansible-galaxy collection build --force --output-path build/

@@ -7,6 +7,8 @@ declare -A need=(
   [knotd]=knot [knotc]=knot [kdig]=knot-dnsutils [pebble]=pebble [nginx]=nginx
   [testssl]=testssl.sh [sslscan]=sslscan [wrk]=wrk [hey]=hey [git]=git [shellcheck]=shellcheck
   [chromium]=chromium [crontab]=cron [supervisord]=supervisor
+  [prometheus]=prometheus [promtool]=prometheus [prometheus-blackbox-exporter]=prometheus-blackbox-exporter
+  [prometheus-alertmanager]=prometheus-alertmanager [amtool]=prometheus-alertmanager
 )
 missing=()
 for bin in "${!need[@]}"; do

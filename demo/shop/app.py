@@ -179,7 +179,34 @@ async def request_context(request: web.Request, handler):
         if request.match_info.route.resource is not None:
             route = request.match_info.route.resource.canonical
         request.app[METRICS].observe(request.method, route, status, elapsed)
-        LOG.info("rid=%s %s %s %d %.1fms", rid, request.method, request.path, status, elapsed * 1000)
+        log_request(request, rid, route, status, elapsed)
+
+
+# --- request log: one JSON line per request ---------------------------------------------------
+
+ACCESS_LOG = logging.getLogger("shop.access")
+
+
+def log_request(request: web.Request, rid: str, route: str, status: int, seconds: float) -> None:
+    """One JSON line: request_id, method, route, status, duration, release.
+
+    The route is the matched pattern ("/api/checkout"), never the raw path or query string, and
+    no header, cookie, body or address is logged: a line carries no personal data by construction.
+    """
+    ACCESS_LOG.info(json.dumps({
+        "ts": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "request_id": rid, "method": request.method,
+        "route": route, "status": status, "duration_ms": round(seconds * 1000, 1),
+        "release": request.app[CONFIG].get("release", "dev")}, separators=(",", ":"), sort_keys=True))
+
+
+def setup_access_log() -> None:
+    """The request log goes to stdout as bare JSON lines (no prefix), redacted like every other line."""
+    handler = logging.StreamHandler(sys.stdout)
+    handler.setFormatter(logging.Formatter("%(message)s"))
+    handler.addFilter(RedactingFilter())
+    ACCESS_LOG.handlers[:] = [handler]
+    ACCESS_LOG.propagate = False
+    ACCESS_LOG.setLevel(logging.INFO)
 
 
 def page(title: str, body: str, request: web.Request) -> web.Response:
@@ -538,6 +565,7 @@ def main() -> None:
     parser.add_argument("--socket-fd", type=int, help="serve on this inherited listening socket")
     args = parser.parse_args()
     setup_logging()
+    setup_access_log()
     if args.env_file:
         for name, value in read_env_file(args.env_file).items():
             os.environ.setdefault(name, value)
