@@ -73,7 +73,6 @@ bench: setup
 
 bench-deploy: setup
 	$(PY) bench/deploy.py
-	$(PY) bench/monitoring.py
 
 build: setup
 	ansible-galaxy collection build --force --output-path build/
