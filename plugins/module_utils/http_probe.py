@@ -197,12 +197,14 @@ def _abort(sock_box: list, fired: threading.Event) -> None:
 
 
 def fetch(url: str, address: str, *, ca_bundle: str | None, timeout: float, method: str = "GET",
-          headers: dict | None = None, max_body: int = MAX_BODY, verify: bool = True) -> Response:
+          headers: dict | None = None, max_body: int = MAX_BODY, verify: bool = True,
+          body: bytes | None = None) -> Response:
     """Request ``url`` from ``address`` (IPv4/IPv6 literal) and return what came back; never raises for I/O.
 
     SNI and Host are the URL's host; certificates are checked against the system
     store plus ``ca_bundle``. ``timeout`` bounds the whole fetch (connect, TLS,
     request, headers and body). Redirects are reported, never followed.
+    ``body`` is sent as is, with its Content-Length.
     """
     parts = urllib.parse.urlsplit(url)
     scheme = parts.scheme.lower()
@@ -248,12 +250,14 @@ def fetch(url: str, address: str, *, ca_bundle: str | None, timeout: float, meth
             response.tls_version = sock.version()
         send = {"Host": _host_header(host, port, scheme), "User-Agent": USER_AGENT, "Accept": "*/*",
                 "Accept-Encoding": "identity", "Connection": "close"}
+        if body is not None:
+            send["Content-Length"] = str(len(body))
         for name, value in (headers or {}).items():
             for known in [k for k in send if k.lower() == name.lower()]:
                 del send[known]
             send[name] = value
         sock.settimeout(remaining())
-        sock.sendall(_request_bytes(method, target, send))
+        sock.sendall(_request_bytes(method, target, send) + (body or b""))
         sock.settimeout(remaining())
         resp = http.client.HTTPResponse(sock, method=method)
         resp.begin()
