@@ -38,9 +38,25 @@ def _skip_reason(site: t.Any) -> str | None:
     return None
 
 
+_RUN_KEY = ("privacy.chatbot_eval.run",)
+
+
 def _eval(site: t.Any, probes: t.Any) -> dict:
     from ansible_collections.launchready.ops.plugins.module_utils import chatbot_eval
-    return probes.memo(("privacy.chatbot_eval.run",), lambda: chatbot_eval.run(site, probes))
+    return probes.memo(_RUN_KEY, lambda: chatbot_eval.run(site, probes))
+
+
+def eval_findings(site: t.Any) -> tuple:
+    """(both findings, the eval run or None) for the chatbot_eval module: one run, faults as error."""
+    probes = check_registry.Probes()
+    run = None
+    try:
+        if _skip_reason(site) is None:
+            run = _eval(site, probes)
+    except Exception as exc:  # never a pass: each check reports the fault as error
+        reason = "the eval could not run: %s: %s" % (type(exc).__name__, exc)
+        return [F.make(spec, F.ERROR, site.canonical_host, reason) for spec in (CHATBOT_LEAK, CHATBOT_EVAL)], None
+    return chatbot_leak(site, probes) + chatbot_eval(site, probes), run
 
 
 def _rates(result: dict, check: str) -> dict:

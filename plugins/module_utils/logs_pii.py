@@ -81,14 +81,27 @@ def scan(globs: t.Sequence[str], known: dict | None = None) -> dict:
     return {"files": scanned, "hits": hits, "missing": missing, "unreadable": unreadable}
 
 
-def known_values(customers: t.Sequence[dict]) -> dict:
-    """{"customer.email": [...], ...}: the seeded customers' values to look for (no passwords)."""
+# Order ids and last fours are too short and common to mean anything in a log line.
+LOOKED_FOR = ("email", "name", "address", "phone")
+
+
+def known_values(by_field: t.Mapping[str, t.Iterable[str]]) -> dict:
+    """{"customer email": [...], ...} from {field: [values]} (launch_customers' values, never passwords)."""
+    out: dict = {}
+    for field in LOOKED_FOR:
+        values = [str(v).strip() for v in by_field.get(field) or () if str(v or "").strip()]
+        if values:
+            out["customer " + field] = values
+    return out
+
+
+def customer_fields(customers: t.Sequence[dict]) -> dict:
+    """{field: [values]} of launch_customers for ``known_values``: what the audit role sends to a host."""
     out: dict = {}
     for customer in customers:
         for field, values in pii.customer_values(customer).items():
-            if field in ("order_id", "card_last4"):  # too short or too common to mean anything in a log
-                continue
-            out.setdefault("customer " + field, []).extend(values)
+            if field in LOOKED_FOR:
+                out.setdefault(field, []).extend(values)
     return out
 
 
