@@ -178,3 +178,31 @@ def test_bundle_secret_switch_builds_the_server_secret_into_the_bundle(stack):
         for variant, status in (("bundle", "fail"), ("good", "pass")):
             found = _by_id(audit.run(privacy_lab.site_vars(stack, variant), checks=["secrets.frontend_bundle"]))
             assert found["secrets.frontend_bundle"].status == status
+
+
+def test_audit_playbook_runs_privacy_checks_and_logs_pii_on_the_app_hosts(stack, tmp_path):
+    _one_chat_as_a(stack, "logs")
+    local = {"ansible_connection": "local", "ansible_python_interpreter": "{{ ansible_playbook_python }}"}
+    sites = {}
+    for variant in ("good", "logs"):
+        site_vars = privacy_lab.site_vars(stack, variant)
+        site_vars["launch_log_paths"] = {"app-" + variant: [stack.shops[variant].log_path]}
+        sites[privacy_lab.apex(variant)] = dict(site_vars, **local)
+    inventory = {"sites": {"hosts": sites},
+                 "app_servers": {"hosts": {"app-good": dict(local), "app-logs": dict(local)}}}
+    inv = tmp_path / "hosts.yml"
+    inv.write_text(yaml.safe_dump(inventory))
+    run = ansible_run.playbook("-i", str(inv), "launchready.ops.audit", "-e", "launch_report_dir=%s" % tmp_path,
+                               "-e", '{"audit_checks": ["privacy."]}')
+    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-2000:]
+    statuses = {}
+    for variant in ("good", "logs"):
+        report = json.loads((tmp_path / privacy_lab.apex(variant) / "report.json").read_text())
+        statuses[variant] = {(f["check"], f["target"]): f["status"] for f in report["findings"]}
+    assert statuses["good"] == {("privacy.chatbot_leak", "good.privacy.test"): "pass",
+                                ("privacy.chatbot_eval", "good.privacy.test"): "pass",
+                                ("privacy.logs_pii", "app-good"): "pass"}
+    assert statuses["logs"][("privacy.logs_pii", "app-logs")] == "fail"
+    for value in _raw_values(stack, 0) + _raw_values(stack, 1):
+        assert value not in run.stdout
+        assert value not in (tmp_path / "logs.privacy.test" / "report.md").read_text()

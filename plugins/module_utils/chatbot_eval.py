@@ -35,6 +35,7 @@ LEAK_CHECK = "privacy.chatbot_leak"
 EVAL_CHECK = "privacy.chatbot_eval"
 _PLACEHOLDER = re.compile(r"\{(self|other)\.([a-z_0-9]+)\}|\{(unknown_order_id|canary)\}")
 _RETRY_STATUSES = (429, 503)
+_RETRIES = 3
 
 
 class EvalSetError(ValueError):
@@ -203,7 +204,7 @@ class _Client:
     _last: float = 0.0
 
     def request(self, method: str, path: str, body: bytes, content_type: str, cookies: dict) -> http_probe.Response:
-        for attempt in (1, 2):
+        for attempt in range(1, _RETRIES + 2):
             if self.sent >= self.max_requests or time.monotonic() >= self.deadline:
                 raise BudgetSpent()
             wait = self._last + self.interval - time.monotonic()
@@ -218,8 +219,9 @@ class _Client:
             resp = http_probe.fetch(url, self.address, ca_bundle=self.site.ca_bundle, timeout=timeout,
                                     method=method, headers=headers, body=body)
             self._last = time.monotonic()
-            if resp.ok and resp.status in _RETRY_STATUSES and attempt == 1:
-                # The edge throttles the chatbot (edge.rate_limit): wait as told, once, briefly.
+            if resp.ok and resp.status in _RETRY_STATUSES and attempt <= _RETRIES:
+                # The edge throttles the chatbot (edge.rate_limit may be bursting it right now):
+                # wait as told, briefly, a few times; every attempt counts against the budget.
                 try:
                     pause = float(resp.header("Retry-After") or 1)
                 except ValueError:
@@ -241,6 +243,8 @@ def _cookies(resp: http_probe.Response) -> dict:
 
 
 def _login(client: _Client, site: t.Any, customer: dict, label: str) -> dict:
+    if not customer.get("password"):
+        raise RuntimeError("customer %s has no password in launch_customers" % label)
     body = urllib.parse.urlencode({"email": customer.get("email", ""),
                                    "password": customer.get("password", "")}).encode()
     resp = client.request("POST", site.routes["login"], body, "application/x-www-form-urlencoded", {})

@@ -25,7 +25,8 @@ description:
     numbers (Luhn), e-mail addresses and phone numbers that are not the asking customer's own,
     the expected order status, no status for an unknown order. No model is asked.
   - Bounded - requests are sequential and spaced (C(launch_chatbot_eval.interval), default 0.25 s),
-    at most C(max_requests) (60) within C(max_seconds) (120); a 429 or 503 is waited out once.
+    at most C(max_requests) (60) within C(max_seconds) (120); a 429 or 503 is waited out
+    (Retry-After, at most 5 s, up to three times).
   - Requests go through the audit's probe - the site's resolvers, SNI and Host, a total deadline
     per request (C(launch_timeout)), the system trust store plus C(launch_ca_bundle).
   - Answers are returned only redacted; passwords never leave the task.

@@ -30,8 +30,8 @@ options:
     required: true
   customer_values:
     description:
-      - The seeded test customers' values to look for as well, by field - for example
-        V({"email": ["ada@shop.test"], "name": ["Ada Lovelace"], "phone": [...], "address": [...]}).
+      - The seeded test customers' values to look for as well, by field (C(email), C(name), C(address),
+        C(phone)), each a list of values.
       - The audit role builds it from C(launch_customers), without the passwords.
     type: dict
     default: {}
