@@ -125,3 +125,12 @@ def test_bad_privacy_variables_name_the_variable(variables, needle):
 def test_site_repr_never_shows_passwords():
     s = site.from_vars({"launch_domain": "shop.example", "launch_customers": [ADA, BEN]})
     assert "pw-a" not in repr(s) and s.chatbot["body"] == {"message": "{message}"}
+
+
+def test_privacy_checks_are_registered_next_to_their_specs_and_run_by_default():
+    from ansible_collections.launchready.ops.plugins.module_utils import audit, check_registry, checks_privacy, logs_pii
+    registered = check_registry.registered()
+    assert registered["privacy.chatbot_leak"][0] is checks_privacy.CHATBOT_LEAK
+    assert registered["privacy.chatbot_eval"][0] is checks_privacy.CHATBOT_EVAL
+    assert "privacy.logs_pii" not in registered and logs_pii.LOGS_PII.impact == "blocker"  # runs on the app hosts
+    assert "privacy." in audit.DEFAULT_FAMILIES and checks_privacy in audit.FAMILY_MODULES
