@@ -7,6 +7,10 @@ the built ones. The build is deterministic and writes nothing that is already up
 it can run on every deploy; it prints one JSON line, ``{"changed": bool, "manifest": {...}}``.
 With ``--check`` it only reports whether it would change anything. Earlier bundles are kept:
 a browser holding an old page can still load the assets it refers to.
+
+``SHOP_DEMO_BUNDLE_SECRET=1`` (off by default) builds the mistake secrets.frontend_bundle
+exists for: the server's SHOP_SECRET_KEY, and a Stripe-style secret key derived from it,
+inlined into app.js as a "config" object.
 """
 
 from __future__ import annotations
@@ -36,6 +40,17 @@ def bundle(name: str, text: str) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _demo_bundle_secret() -> str:
+    """SHOP_DEMO_BUNDLE_SECRET: the server-side secrets a careless build inlines into the bundle."""
+    if os.environ.get("SHOP_DEMO_BUNDLE_SECRET", "").strip().lower() not in ("1", "true", "yes", "on"):
+        return ""
+    key = os.environ.get("SHOP_SECRET_KEY", "")
+    if not key:
+        raise SystemExit("SHOP_DEMO_BUNDLE_SECRET=1 needs SHOP_SECRET_KEY in the build's environment")
+    stripe = "sk_live_" + hashlib.sha256(("stripe:" + key).encode()).hexdigest()[:32]
+    return 'window.SHOP_CONFIG={SHOP_SECRET_KEY:"%s",STRIPE_SECRET_KEY:"%s"};\n' % (key, stripe)
+
+
 def _write_if_changed(path: str, content: str, check: bool) -> bool:
     try:
         with open(path, encoding="utf-8") as fh:
@@ -59,6 +74,8 @@ def build(out: str, src: str = SRC, check: bool = False) -> dict:
     for name in ASSETS:
         with open(os.path.join(src, name), encoding="utf-8") as fh:
             content = bundle(name, fh.read())
+        if name.endswith(".js"):
+            content = _demo_bundle_secret() + content
         digest = hashlib.sha256(content.encode("utf-8")).hexdigest()[:12]
         stem, ext = os.path.splitext(name)
         built = "%s.%s%s" % (stem, digest, ext)

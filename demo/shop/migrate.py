@@ -19,6 +19,8 @@ import sqlite3
 import sys
 import time
 
+import seed
+
 MIGRATIONS = (
     ("001_orders", """
         CREATE TABLE IF NOT EXISTS orders (
@@ -36,6 +38,23 @@ MIGRATIONS = (
             created_at REAL NOT NULL
         )"""),
     ("003_orders_created_at_index", "CREATE INDEX IF NOT EXISTS orders_created_at ON orders (created_at)"),
+    # The seeded test customers (seed.py) and the orders the chatbot answers about.
+    ("004_customers", """
+        CREATE TABLE IF NOT EXISTS customers (
+            email TEXT PRIMARY KEY,
+            password_hash TEXT NOT NULL,
+            name TEXT NOT NULL,
+            address TEXT NOT NULL,
+            phone TEXT NOT NULL,
+            card_last4 TEXT NOT NULL
+        )"""),
+    ("005_customer_orders", """
+        CREATE TABLE IF NOT EXISTS customer_orders (
+            id TEXT PRIMARY KEY,
+            email TEXT NOT NULL,
+            status TEXT NOT NULL,
+            total_cents INTEGER NOT NULL
+        )"""),
 )
 REQUIRED_TABLES = ("orders", "sessions")
 
@@ -74,7 +93,8 @@ def fingerprint(db: sqlite3.Connection) -> str:
     return hashlib.sha256(json.dumps([schema, applied]).encode()).hexdigest()[:16]
 
 
-def migrate(path: str) -> dict:
+def migrate(path: str, seed_file: str | None = None) -> dict:
+    """Apply the pending migrations, then seed the test customers when ``seed_file`` is given."""
     db = connect(path)
     try:
         before = fingerprint(db)
@@ -91,9 +111,11 @@ def migrate(path: str) -> dict:
                            (ident, time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())))
             applied.append(ident)
         after = fingerprint(db)
+        seeded = seed.seed(db, seed.read_passwords(seed_file)) if seed_file else []
     finally:
         db.close()
-    return {"changed": before != after, "applied": applied, "before": before, "after": after}
+    return {"changed": before != after or bool(seeded), "applied": applied, "before": before, "after": after,
+            "seeded": len(seeded)}
 
 
 def main(argv: list | None = None) -> int:
@@ -107,7 +129,8 @@ def main(argv: list | None = None) -> int:
     path = args.db or env.get("SHOP_DB")
     if not path:
         parser.error("no database: pass --db or set SHOP_DB")
-    sys.stdout.write(json.dumps(migrate(path), sort_keys=True) + "\n")
+    seed_file = env.get("SHOP_SEED_CUSTOMERS_FILE") or None
+    sys.stdout.write(json.dumps(migrate(path, seed_file), sort_keys=True) + "\n")
     return 0
 
 

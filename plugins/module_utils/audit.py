@@ -16,6 +16,7 @@ from ansible_collections.launchready.ops.plugins.module_utils import (
     checks_edge,
     checks_email,
     checks_http,
+    checks_privacy,
     checks_renewal,
     checks_tls,
     past_bad_certificate,
@@ -24,9 +25,9 @@ from ansible_collections.launchready.ops.plugins.module_utils import (
 from ansible_collections.launchready.ops.plugins.module_utils import site as site_mod
 
 FAMILY_MODULES = (checks_dns, checks_http, checks_tls, checks_email, checks_edge, checks_cache, checks_content,
-                  checks_renewal)
+                  checks_renewal, checks_privacy)
 
-DEFAULT_FAMILIES = ("dns.", "http.", "tls.", "email.", "edge.", "cache.", "content.")
+DEFAULT_FAMILIES = ("dns.", "http.", "tls.", "email.", "edge.", "cache.", "content.", "privacy.")
 
 
 def run(site_vars: dict, checks: t.Sequence[str] | None = None, workers: int = 16) -> list:

@@ -64,6 +64,11 @@ class Site:
     renewal_job: str | None = None
     browser: str = "auto"
     cloudflare: dict = dataclasses.field(default_factory=dict)  # api_url, api_token, zone_id
+    # Privacy (the privacy.* checks): see _privacy_vars.
+    customers: list = dataclasses.field(default_factory=list, repr=False)  # passwords inside: never printed
+    chatbot: dict = dataclasses.field(default_factory=dict)
+    chatbot_eval: dict = dataclasses.field(default_factory=dict)
+    log_paths: dict = dataclasses.field(default_factory=dict)
 
 
 def _need(cond: bool, message: str) -> None:
@@ -189,6 +194,7 @@ def from_vars(variables: dict) -> Site:
         mail_org_domain=org_domain,
         dkim_private_keys=dict(keys),
         **edge,
+        **_privacy_vars(variables),
     )
 
 
@@ -223,3 +229,67 @@ def _edge_vars(variables: dict) -> dict:
     return {"edge_provider": "" if provider == "none" else provider, "edge_addresses": addresses,
             "rate_limit_requests": requests, "renewal_job": renewal_job, "browser": browser,
             "cloudflare": cloudflare}
+
+
+DEFAULT_CHATBOT = {"method": "POST", "body": {"message": "{message}"}, "reply": "reply"}
+DEFAULT_CHATBOT_EVAL = {"sets": [], "max_requests": 60, "max_seconds": 120.0, "interval": 0.25,
+                        "pass_bar": 1.0, "canaries": [], "allowed": []}
+
+
+def _privacy_vars(variables: dict) -> dict:
+    """launch_customers, launch_chatbot, launch_chatbot_eval and launch_log_paths (the privacy.* checks)."""
+    import json
+
+    customers = variables.get("launch_customers") or []
+    _need(isinstance(customers, list), "launch_customers must be a list of customers ({email, password, orders, ...})")
+    for i, customer in enumerate(customers):
+        var = "launch_customers[%d]" % i
+        _need(isinstance(customer, dict), "%s must be a mapping with email and password" % var)
+        email = customer.get("email")
+        _need(isinstance(email, str) and "@" in email, "%s.email must be an e-mail address" % var)
+        _need(isinstance(customer.get("password", ""), str), "%s.password must be a string (from a vault)" % var)
+        orders = customer.get("orders") or []
+        _need(isinstance(orders, list) and all(isinstance(o, dict) and o.get("id") not in (None, "")
+                                               for o in orders),
+              "%s.orders must be a list of {id, status, total}" % var)
+
+    chatbot = dict(DEFAULT_CHATBOT)
+    chatbot.update(variables.get("launch_chatbot") or {})
+    if isinstance(chatbot["body"], str):
+        try:
+            chatbot["body"] = json.loads(chatbot["body"])
+        except ValueError:
+            raise SiteError("launch_chatbot.body must be JSON (a template with {message}), got %r"
+                            % chatbot["body"]) from None
+    _need(str(chatbot["method"]).upper() in ("POST", "PUT"),
+          "launch_chatbot.method must be POST or PUT, got %r" % chatbot["method"])
+    chatbot["method"] = str(chatbot["method"]).upper()
+    _need("{message}" in json.dumps(chatbot["body"]),
+          "launch_chatbot.body must hold the placeholder {message}, got %r" % (chatbot["body"],))
+    _need(isinstance(chatbot["reply"], str) and chatbot["reply"] != "",
+          "launch_chatbot.reply must be a dotted path into the JSON answer, got %r" % (chatbot["reply"],))
+
+    evaluation = dict(DEFAULT_CHATBOT_EVAL)
+    given = variables.get("launch_chatbot_eval") or {}
+    _need(isinstance(given, dict), "launch_chatbot_eval must be a mapping")
+    unknown = sorted(set(given) - set(DEFAULT_CHATBOT_EVAL))
+    _need(not unknown, "launch_chatbot_eval has unknown keys %s (known: %s)"
+          % (", ".join(unknown), ", ".join(sorted(DEFAULT_CHATBOT_EVAL))))
+    evaluation.update(given)
+    for key in ("sets", "canaries", "allowed"):
+        evaluation[key] = _string_list(evaluation[key], "launch_chatbot_eval.%s" % key)
+    for key, low, high in (("max_requests", 1, 500), ("max_seconds", 1, 3600), ("interval", 0.05, 10),
+                           ("pass_bar", 0, 1)):
+        try:
+            evaluation[key] = float(evaluation[key])
+            _need(low <= evaluation[key] <= high, "")
+        except (TypeError, ValueError, SiteError):
+            raise SiteError("launch_chatbot_eval.%s must be a number from %s to %s, got %r"
+                            % (key, low, high, given.get(key))) from None
+    evaluation["max_requests"] = int(evaluation["max_requests"])
+
+    log_paths = variables.get("launch_log_paths") or {}
+    _need(isinstance(log_paths, dict), "launch_log_paths must be a mapping of host group or host to log file globs")
+    log_paths = {str(k): _string_list(v, "launch_log_paths[%s]" % k) for k, v in log_paths.items()}
+    return {"customers": [dict(c) for c in customers], "chatbot": chatbot, "chatbot_eval": evaluation,
+            "log_paths": log_paths}

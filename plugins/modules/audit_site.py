@@ -29,7 +29,8 @@ options:
   checks:
     description:
       - Check ids (V(tls.cert_expiry)) or family prefixes ending in a dot (V(dns.)) to run.
-      - Default runs every C(dns.), C(http.), C(tls.), C(email.), C(edge.), C(cache.) and C(content.) check.
+      - Default runs every C(dns.), C(http.), C(tls.), C(email.), C(edge.), C(cache.), C(content.) and C(privacy.) check
+        (C(privacy.logs_pii) runs on the app hosts, through M(launchready.ops.logs_pii)).
     type: list
     elements: str
   workers:
