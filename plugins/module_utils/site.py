@@ -13,12 +13,18 @@ import dataclasses
 import ipaddress
 import typing as t
 
+from ansible_collections.launchready.ops.plugins.module_utils import probe_budget
+
 DEFAULT_NEVER_CACHE = ("/checkout", "/cart", "/account", "/login", "/chatbot", "/api")
 DEFAULT_TIMEOUT = 5.0
 DEFAULT_RATE_LIMIT_REQUESTS = 60
 MAX_RATE_LIMIT_REQUESTS = 300  # edge.rate_limit must stay a probe, never a load test
 EDGE_PROVIDERS = ("nginx", "cloudflare")
 CLOUDFLARE_API_URL = "https://api.cloudflare.com/client/v4"
+# Sized for a 2-core controller; shared by every fork.
+DEFAULT_MAX_CONNECTIONS = probe_budget.DEFAULT_MAX_CONNECTIONS
+DEFAULT_MAX_PER_ADDRESS = probe_budget.DEFAULT_MAX_PER_ADDRESS
+DEFAULT_BROWSER_SLOTS = probe_budget.DEFAULT_BROWSER_SLOTS
 
 
 class SiteError(ValueError):
@@ -61,6 +67,11 @@ class Site:
     renewal_job: str | None = None
     browser: str = "auto"
     cloudflare: dict = dataclasses.field(default_factory=dict)  # api_url, api_token, zone_id
+    # The controller-wide probe budget (probe_budget.py) and the browser's time per page.
+    max_connections: int = DEFAULT_MAX_CONNECTIONS
+    max_connections_per_address: int = DEFAULT_MAX_PER_ADDRESS
+    browser_slots: int = DEFAULT_BROWSER_SLOTS
+    browser_timeout: float | None = None  # None: max(15, 3 x timeout)
 
 
 def _need(cond: bool, message: str) -> None:
@@ -186,6 +197,7 @@ def from_vars(variables: dict) -> Site:
         mail_org_domain=org_domain,
         dkim_private_keys=dict(keys),
         **edge,
+        **_budget_vars(variables),
     )
 
 
@@ -220,3 +232,27 @@ def _edge_vars(variables: dict) -> dict:
     return {"edge_provider": "" if provider == "none" else provider, "edge_addresses": addresses,
             "rate_limit_requests": requests, "renewal_job": renewal_job, "browser": browser,
             "cloudflare": cloudflare}
+
+
+def _positive(variables: dict, name: str, default: t.Any, kind: type, upper: float) -> t.Any:
+    value = variables.get(name, default)
+    if value is None:
+        return default
+    try:
+        number = kind(value)
+        _need(0 < number <= upper and not isinstance(value, bool), "")
+    except (TypeError, ValueError, SiteError):
+        raise SiteError("%s must be a positive %s up to %s, got %r"
+                        % (name, "whole number" if kind is int else "number", upper, value)) from None
+    return number
+
+
+def _budget_vars(variables: dict) -> dict:
+    """The controller-wide probe budget knobs, and the browser's time per page."""
+    return {
+        "max_connections": _positive(variables, "launch_max_connections", DEFAULT_MAX_CONNECTIONS, int, 4096),
+        "max_connections_per_address": _positive(variables, "launch_max_connections_per_address",
+                                                 DEFAULT_MAX_PER_ADDRESS, int, 1024),
+        "browser_slots": _positive(variables, "launch_browser_slots", DEFAULT_BROWSER_SLOTS, int, 64),
+        "browser_timeout": _positive(variables, "launch_browser_timeout", None, float, 600),
+    }
