@@ -94,7 +94,7 @@ def private_tmpdir(monkeypatch):
 
 def test_fleet_of_20_at_forks_20_has_no_error_twice(fleet_stack, private_tmpdir, tmp_path):
     inventory = fleet_lab.inventory(fleet_stack, str(tmp_path / "fleet.yml"), python=sys.executable)
-    chromium_before = _chromium_leftovers()
+    chromium_before, temp_before = _chromium_leftovers(), set(os.listdir(private_tmpdir))
     for run in range(2):
         reports = tmp_path / ("reports%d" % run)
         proc = ansible_run.playbook("-i", inventory, "-f", "20", "launchready.ops.audit",
@@ -108,7 +108,7 @@ def test_fleet_of_20_at_forks_20_has_no_error_twice(fleet_stack, private_tmpdir,
                        if f["status"] == "error"]
         assert not errors, "run %d: %d errors, e.g. %s" % (run, len(errors), errors[:5])
         assert {"dns", "http", "tls", "email", "edge", "cache", "content"} <= families
-    assert _new_temp_entries(set(), private_tmpdir) == []
+    assert _new_temp_entries(temp_before, private_tmpdir) == []
     assert _chromium_leftovers() - chromium_before == set()
 
 
