@@ -70,6 +70,7 @@ bench: setup
 	$(PY) bench/deploy.py
 	$(PY) bench/load.py
 	$(PY) bench/monitoring.py
+	$(PY) bench/fleet.py
 
 bench-deploy: setup
 	$(PY) bench/deploy.py

@@ -113,11 +113,23 @@ def _run_one(spec: F.CheckSpec, fn: CheckFn, site: t.Any, probes: Probes) -> lis
 
 
 def run(site: t.Any, checks: list, workers: int = 16) -> list:
-    """Run ``checks`` (from ``select``) for one site, concurrently; findings in check order."""
+    """Run ``checks`` (from ``select``) for one site, concurrently; findings in check order.
+
+    Burst checks (``CheckSpec.burst``: the rate-limit POST burst, load) start only when
+    every other check of the site has finished, so a limiter they trip never answers the
+    other checks' requests; they run one after another.
+    """
     probes = Probes()
+    polite = [(i, spec, fn) for i, (spec, fn) in enumerate(checks) if not spec.burst]
+    bursts = [(i, spec, fn) for i, (spec, fn) in enumerate(checks) if spec.burst]
+    results: dict = {}
     with concurrent.futures.ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
-        futures = [pool.submit(_run_one, spec, fn, site, probes) for spec, fn in checks]
-        out = []
-        for fut in futures:
-            out.extend(fut.result())
+        futures = {i: pool.submit(_run_one, spec, fn, site, probes) for i, spec, fn in polite}
+        for i, fut in futures.items():
+            results[i] = fut.result()
+    for i, spec, fn in bursts:
+        results[i] = _run_one(spec, fn, site, probes)
+    out = []
+    for i in range(len(checks)):
+        out.extend(results[i])
     return out

@@ -10,9 +10,10 @@ Two ways to look, and the finding says which one was used (``evidence.method``):
   at run time too.  Names are mapped to the addresses the site's resolvers give
   (``--host-resolver-rules``; every other name fails to resolve, so the browser reaches
   nothing but the site), a private CA is honoured by pinning the leaf keys that this
-  collection's own verifying handshake accepted (``--ignore-certificate-errors-spki-list``),
-  the profile lives in a fresh temporary directory, and a browser that overruns its
-  budget is killed by its process group id.
+  collection's own verifying handshake accepted (``--ignore-certificate-errors-spki-list``).
+  The driver is ``chromium_probe.py``: a throwaway profile (its TMPDIR inside, removed
+  also when the browser is killed at its budget), the sandbox kept on (root hands the
+  browser to ``nobody``), and a few browser slots shared by every fork.
 - ``parse``: when no Chromium is found (or ``launch_browser: none``), the HTML is parsed
   for subresources (scripts, stylesheets, images, media, frames, objects, form targets,
   inline CSS) and the site's own stylesheets for url() and @import; only what the markup
@@ -26,19 +27,13 @@ from __future__ import annotations
 import base64
 import concurrent.futures
 import hashlib
-import os
-import re
-import shutil
-import signal
-import subprocess
-import tempfile
 import time
 import urllib.parse
 
+from ansible_collections.launchready.ops.plugins.module_utils import chromium_probe, probe_budget, tls_pin, tls_probe
 from ansible_collections.launchready.ops.plugins.module_utils import edge_probe as E
 from ansible_collections.launchready.ops.plugins.module_utils import findings as F
 from ansible_collections.launchready.ops.plugins.module_utils import http_probe as P
-from ansible_collections.launchready.ops.plugins.module_utils import tls_pin, tls_probe
 from ansible_collections.launchready.ops.plugins.module_utils.check_registry import check
 
 try:
@@ -47,33 +42,13 @@ try:
 except ImportError:  # pragma: no cover - reported by tls_probe's results
     pass
 
-CHROMIUM_NAMES = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
-NO_BROWSER = ("none", "parse", "off", "false", "no")
 BROWSER_WORKERS = 2
 MAX_STYLESHEETS = 5
-# Let timers and script-inserted resources run (virtual time: no real waiting).
-VIRTUAL_TIME_MS = 3000
-
-_MIXED = re.compile(r"Mixed Content: The page at '(?P<page>[^']*)' was loaded over (?:HTTPS|a secure connection), "
-                    r"but (?:requested an insecure (?P<kind>[\w -]+?)|contains a form that targets an insecure "
-                    r"endpoint) '(?P<url>[^']*)'\.\s*(?P<rest>[^\"]*)")
-_LOAD_FAILED = re.compile(r"Page load failed: (\S+)")
 
 
 def browser_path(site) -> tuple:
-    """(path of Chromium or None, why not when None)."""
-    wanted = (site.browser or "auto").strip()
-    if wanted.lower() in NO_BROWSER:
-        return None, "launch_browser is %s" % wanted
-    if wanted.lower() == "auto":
-        for name in CHROMIUM_NAMES:
-            found = shutil.which(name)
-            if found:
-                return found, ""
-        return None, "no Chromium found on PATH (%s)" % ", ".join(CHROMIUM_NAMES)
-    if os.path.isfile(wanted) and os.access(wanted, os.X_OK):
-        return wanted, ""
-    return None, "launch_browser %s is not an executable file" % wanted
+    """(path of Chromium or None, why not when None), from ``launch_browser``."""
+    return chromium_probe.browser_path(site.browser)
 
 
 def _spki(der: bytes) -> str:
@@ -102,66 +77,6 @@ def _browser_setup(site, probes) -> tuple:
         return "", [], "none of the site's hosts resolves"
     rules.append("MAP * ~NOTFOUND")
     return ", ".join(rules), sorted(set(pins)), ""
-
-
-def _kill(proc: subprocess.Popen) -> None:
-    try:
-        os.killpg(proc.pid, signal.SIGKILL)  # the browser's own process group (start_new_session)
-    except (ProcessLookupError, PermissionError):
-        pass
-    try:
-        proc.wait(5)
-    except subprocess.TimeoutExpired:
-        pass
-
-
-def chromium_page(binary: str, url: str, resolver_rules: str, pins: list, budget: float) -> dict:
-    """Load ``url`` in headless Chromium: {"resources": [...], "error": str, "seconds": float}."""
-    workdir = tempfile.mkdtemp(prefix="launchready-chromium-")
-    argv = [binary, "--headless=new", "--no-sandbox", "--disable-gpu", "--no-first-run", "--no-default-browser-check",
-            "--disable-sync", "--disable-background-networking", "--disable-component-update",
-            "--disable-extensions", "--disable-default-apps", "--mute-audio",
-            "--user-data-dir=%s" % os.path.join(workdir, "profile"),
-            "--host-resolver-rules=%s" % resolver_rules,
-            "--enable-logging=stderr", "--v=0", "--virtual-time-budget=%d" % VIRTUAL_TIME_MS, "--dump-dom", url]
-    if pins:
-        argv.insert(-1, "--ignore-certificate-errors-spki-list=%s" % ",".join(pins))
-    env = {"HOME": workdir, "PATH": os.environ.get("PATH", "/usr/bin:/bin"), "LANG": "C.UTF-8",
-           "DBUS_SESSION_BUS_ADDRESS": "disabled:"}
-    started = time.monotonic()
-    out = {"resources": [], "error": "", "seconds": 0.0}
-    log_path = os.path.join(workdir, "stderr.log")
-    try:
-        with open(log_path, "wb") as log:
-            proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=log, stdin=subprocess.DEVNULL, env=env,
-                                    start_new_session=True)
-        try:
-            rc = proc.wait(budget)
-        except subprocess.TimeoutExpired:
-            _kill(proc)
-            out["error"] = "Chromium did not finish loading %s within %.0f s" % (url, budget)
-            rc = None
-        with open(log_path, encoding="utf-8", errors="replace") as fh:
-            text = fh.read()
-        seen = set()
-        for m in _MIXED.finditer(text):
-            rest = m.group("rest").lower()
-            outcome = "blocked" if "blocked" in rest else "upgraded" if "upgraded" in rest else "warned"
-            item = (m.group("url"), (m.group("kind") or "form").strip(), outcome)
-            if item not in seen:
-                seen.add(item)
-                out["resources"].append({"url": item[0], "kind": item[1], "outcome": item[2], "page": m.group("page")})
-        failed = _LOAD_FAILED.search(text)
-        if failed and not out["error"]:
-            out["error"] = "Chromium could not load %s: %s" % (url, failed.group(1))
-        elif rc not in (0, None) and not out["error"]:
-            out["error"] = "Chromium exited with %s on %s: %s" % (rc, url, text.strip().splitlines()[-1:] or "")
-    except OSError as exc:
-        out["error"] = "could not run Chromium (%s): %s" % (binary, exc)
-    finally:
-        out["seconds"] = round(time.monotonic() - started, 3)
-        shutil.rmtree(workdir, ignore_errors=True)
-    return out
 
 
 def parse_page(site, probes, page: P.Response) -> dict:
@@ -228,16 +143,22 @@ def mixed(site, probes) -> list:
     method = "chromium" if binary else "parse"
     if binary:
         rules, pins, problem = _browser_setup(site, probes)
-        budget = max(15.0, 3 * site.timeout)
+        budget = site.browser_timeout or max(15.0, 3 * site.timeout)
+        slots = probe_budget.for_site(site)
         with concurrent.futures.ThreadPoolExecutor(max_workers=min(BROWSER_WORKERS, len(found))) as pool:
-            results = list(pool.map(lambda page: chromium_page(binary, page.url, rules, pins, budget), found))
+            results = list(pool.map(lambda page: chromium_probe.load_page(binary, page.url, rules, pins, budget,
+                                                                          slots=slots), found))
     else:
         results = [parse_page(site, probes, page) for page in found]
     how = "headless Chromium" if binary else "HTML/CSS parse (%s)" % why_not
     out = []
     for page, result in zip(found, results, strict=True):
         ev = {"method": method, "browser": binary, "resources": result["resources"], "seconds": result["seconds"]}
-        if not binary:
+        if binary:
+            ev.update(sandbox=result["sandbox"], browser_user=result["user"])
+            if result["sandbox_note"]:
+                ev["sandbox_note"] = "--no-sandbox: %s" % result["sandbox_note"]
+        else:
             ev["fallback_reason"] = why_not
         if result["error"]:
             out.append(F.make(MIXED, F.ERROR, page.url, result["error"], evidence=ev))

@@ -9,20 +9,22 @@
   abuse send) to the login and chatbot routes and expects 429 before
   ``launch_rate_limit_requests`` (default 60, at most 300) requests.  The POSTs carry an
   empty body: the app refuses them (400) without logging anyone in or calling the
-  chatbot's paid vendor.
+  chatbot's paid vendor.  The burst runs after every other check of the site has finished
+  (``burst=True``), so a limiter it trips never answers their requests; a login that
+  cannot be reached at all (redirect loop, 5xx, no answer) is an ``error``, never a
+  "no limit" fail.
 - edge.settings reads the Cloudflare zone back through the v4 API (only with Cloudflare).
 """
 
 from __future__ import annotations
 
 import ipaddress
-import threading
-import time
 
 from ansible_collections.launchready.ops.plugins.module_utils import cloudflare_api, dns_query
 from ansible_collections.launchready.ops.plugins.module_utils import cloudflare_edge as CF
 from ansible_collections.launchready.ops.plugins.module_utils import edge_probe as E
 from ansible_collections.launchready.ops.plugins.module_utils import findings as F
+from ansible_collections.launchready.ops.plugins.module_utils import http_probe as P
 from ansible_collections.launchready.ops.plugins.module_utils.check_registry import check
 
 # https://www.cloudflare.com/ips/ (IPv4 and IPv6 ranges of Cloudflare's edge).
@@ -34,7 +36,7 @@ CLOUDFLARE_RANGES = tuple(ipaddress.ip_network(n) for n in (
     "2a06:98c0::/29", "2c0f:f248::/32",
 ))
 
-RATE_LIMIT_WORKERS = 4
+RATE_LIMIT_WORKERS = E.BURST_WORKERS
 
 
 def _in(address: str, networks) -> bool:
@@ -112,54 +114,25 @@ RATE_LIMIT = F.CheckSpec(
           "credential stuffing and chatbot abuse run unthrottled)",
     fix="Throttle the login and chatbot routes per client at the edge and answer 429: nginx "
         "`limit_req_zone ... rate=10r/s; limit_req zone=... burst=20 nodelay; limit_req_status 429;` (edge_nginx "
-        "does), or a Cloudflare rate limiting rule on those paths (edge_cloudflare does).")
+        "does), or a Cloudflare rate limiting rule on those paths (edge_cloudflare does).",
+    burst=True)
 
 _ROUTE_BODY = {"login": ("application/x-www-form-urlencoded", "the login"),
                "chatbot": ("application/json", "the chatbot")}
 
 
-def burst(site, url: str, address: str, limit: int, content_type: str) -> dict:
-    """POST ``url`` at ``address`` until a 429 (or 503) comes back or ``limit`` requests went out.
-
-    A few requests are in flight at once (the limiters of nginx and Cloudflare count
-    arrivals); no new request starts after the first throttled answer.
-    """
-    lock = threading.Lock()
-    state = {"sent": 0, "statuses": {}, "first_throttled": None, "throttle_status": None, "errors": [],
-             "retry_after": None}
-    stop = threading.Event()
-
-    def worker() -> None:
-        while not stop.is_set():
-            with lock:
-                if state["sent"] >= limit:
-                    return
-                state["sent"] += 1
-                number = state["sent"]
-            resp = E.fetch(site, url, address, method="POST",
-                           headers={"Content-Type": content_type, "Content-Length": "0"})
-            with lock:
-                if not resp.ok:
-                    state["errors"].append("%s: %s" % (resp.error_kind, resp.error))
-                    if len(state["errors"]) >= 3:
-                        stop.set()
-                    continue
-                key = str(resp.status)
-                state["statuses"][key] = state["statuses"].get(key, 0) + 1
-                if resp.status in (429, 503) and state["first_throttled"] is None:
-                    state["first_throttled"] = number
-                    state["throttle_status"] = resp.status
-                    state["retry_after"] = resp.header("Retry-After")
-                    stop.set()
-
-    started = time.monotonic()
-    workers = [threading.Thread(target=worker, daemon=True) for _n in range(min(RATE_LIMIT_WORKERS, limit))]
-    for w in workers:
-        w.start()
-    for w in workers:
-        w.join(site.timeout * limit + 5)  # each request is bounded by the timeout
-    state["seconds"] = round(time.monotonic() - started, 3)
-    return state
+def _unreachable(site, probes, path: str, address: str) -> str:
+    """Why ``path`` on the canonical host cannot be reached at ``address`` (loop, 5xx, no answer), or ""."""
+    chains = P.route_chains(site, probes, "https").get(path) or []
+    chain = next((c for c in chains if c.address == address), chains[0] if chains else None)
+    if chain is None:
+        return ""
+    if chain.outcome in (P.LOOP, P.TOO_MANY, P.FAILED):
+        return chain.detail or chain.outcome
+    final = chain.final
+    if final is not None and final.status is not None and final.status >= 500:
+        return "%s answers %d" % (final.url, final.status)
+    return ""
 
 
 @check(RATE_LIMIT)
@@ -175,8 +148,15 @@ def rate_limit(site, probes) -> list:
     for name, path in routes:
         url = E.url_for(site, path)
         ctype, what = _ROUTE_BODY[name]
+        problem = _unreachable(site, probes, path, addrs[0])
+        if problem:
+            # A burst that meets a loop, a 5xx or no answer says nothing about a rate limit.
+            out.append(F.make(RATE_LIMIT, F.ERROR, url, "%s (%s) could not be reached, so its rate limit cannot be "
+                              "judged: %s" % (what, url, problem),
+                              evidence={"url": url, "address": addrs[0], "sent": 0, "unreachable": problem}))
+            continue
         result = probes.memo(("edge.burst", url, addrs[0], limit),
-                             lambda url=url, ctype=ctype: burst(site, url, addrs[0], limit, ctype))
+                             lambda url=url, ctype=ctype: E.burst(site, url, addrs[0], limit, ctype))
         ev = dict(result, url=url, address=addrs[0], limit=limit, method="POST")
         first = result["first_throttled"]
         if first is not None and result["throttle_status"] == 429:
@@ -189,6 +169,10 @@ def rate_limit(site, probes) -> list:
         elif result["errors"] and result["sent"] - len(result["errors"]) < limit:
             out.append(F.make(RATE_LIMIT, F.ERROR, url, "the burst against %s could not finish: %s"
                               % (url, result["errors"][0]), evidence=ev))
+        elif result["statuses"] and all(int(code) >= 500 for code in result["statuses"]):
+            out.append(F.make(RATE_LIMIT, F.ERROR, url, "%s (%s) answered every POST of the burst with a server error "
+                              "(statuses %s): its rate limit cannot be judged" % (what, url, ", ".join(
+                                  "%s x%d" % kv for kv in sorted(result["statuses"].items()))), evidence=ev))
         else:
             out.append(F.make(RATE_LIMIT, F.FAIL, url, "%s (%s) answered all %d POSTs of a burst without throttling "
                               "(statuses %s)" % (what, url, result["sent"], ", ".join(

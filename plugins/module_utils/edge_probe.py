@@ -9,7 +9,7 @@ same code path as the http.* checks.  Caching questions need a request *repeated
 ``fetch_twice`` asks for one URL twice in a row at one address and is memoized per run,
 so cache.never_cache, cache.set_cookie and cache.edge_hit share the requests.
 
-Also here: reading Cache-Control and the cache status headers of the common edges
+Also here: ``burst``, the POST burst of edge.rate_limit.  Reading Cache-Control and the cache status headers of the common edges
 (nginx's X-Cache-Status, Cloudflare's CF-Cache-Status, X-Cache, RFC 9211 Cache-Status,
 Age), and finding the subresources a page references (the static assets, and the
 http:// ones for content.mixed's parse fallback).
@@ -21,6 +21,8 @@ from __future__ import annotations
 
 import html.parser
 import re
+import threading
+import time
 import typing as t
 import urllib.parse
 
@@ -52,8 +54,59 @@ def url_for(site: t.Any, path: str) -> str:
 
 
 def fetch(site: t.Any, url: str, address: str, method: str = "GET", headers: dict | None = None) -> P.Response:
-    """One request with the site's CA bundle and timeout (pinned where ``site.tls_pins`` says; not memoized)."""
-    return P.site_fetch(site, url, address, method=method, headers=headers)
+    """One polite request (``http_probe.polite_fetch``: the site's CA bundle, timeout and probe budget;
+    429/503 waited out), not memoized."""
+    return P.polite_fetch(site, url, address, method=method, headers=headers)
+
+
+BURST_WORKERS = 4
+
+
+def burst(site: t.Any, url: str, address: str, limit: int, content_type: str) -> dict:
+    """POST ``url`` at ``address`` until a 429 (or 503) comes back or ``limit`` requests went out.
+
+    A few requests are in flight at once (the limiters of nginx and Cloudflare count
+    arrivals); no new request starts after the first throttled answer.  Unlike every
+    other probe, a 429 here is the answer wanted, so nothing is retried; the requests
+    still take their slots in the controller-wide budget.  edge.rate_limit runs it only
+    after every other check of the site finished (``CheckSpec.burst``).
+    """
+    lock = threading.Lock()
+    state = {"sent": 0, "statuses": {}, "first_throttled": None, "throttle_status": None, "errors": [],
+             "retry_after": None}
+    stop = threading.Event()
+
+    def worker() -> None:
+        while not stop.is_set():
+            with lock:
+                if state["sent"] >= limit:
+                    return
+                state["sent"] += 1
+                number = state["sent"]
+            resp = P.budgeted_fetch(site, url, address, method="POST",
+                                    headers={"Content-Type": content_type, "Content-Length": "0"})
+            with lock:
+                if not resp.ok:
+                    state["errors"].append("%s: %s" % (resp.error_kind, resp.error))
+                    if len(state["errors"]) >= 3:
+                        stop.set()
+                    continue
+                key = str(resp.status)
+                state["statuses"][key] = state["statuses"].get(key, 0) + 1
+                if resp.status in (429, 503) and state["first_throttled"] is None:
+                    state["first_throttled"] = number
+                    state["throttle_status"] = resp.status
+                    state["retry_after"] = resp.header("Retry-After")
+                    stop.set()
+
+    started = time.monotonic()
+    workers = [threading.Thread(target=worker, daemon=True) for _n in range(min(BURST_WORKERS, limit))]
+    for w in workers:
+        w.start()
+    for w in workers:
+        w.join(site.timeout * limit + 5)  # each request is bounded by the timeout
+    state["seconds"] = round(time.monotonic() - started, 3)
+    return state
 
 
 def fetch_twice(site: t.Any, probes: t.Any, url: str, address: str) -> tuple:

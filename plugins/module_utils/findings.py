@@ -42,6 +42,9 @@ class CheckSpec:
     stage: str
     title: str
     fix: str
+    # A burst probe (a POST burst, a load test) would disturb the other checks of the site
+    # (a rate limiter then answers them 429): the runner starts it only after all others ended.
+    burst: bool = False
 
     def __post_init__(self) -> None:
         if self.impact not in IMPACTS:

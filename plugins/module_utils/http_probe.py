@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import concurrent.futures
 import dataclasses
+import email.utils
 import errno
 import functools
 import http.client
@@ -34,7 +35,7 @@ import time
 import typing as t
 import urllib.parse
 
-from ansible_collections.launchready.ops.plugins.module_utils import dns_query, tls_pin, tls_probe
+from ansible_collections.launchready.ops.plugins.module_utils import dns_query, probe_budget, tls_pin, tls_probe
 
 MAX_BODY = 512 * 1024
 MAX_HOPS = 10
@@ -51,7 +52,15 @@ TLS = "tls"
 PROTOCOL = "protocol"
 DNS = "dns"
 UNREACHABLE = "unreachable"  # no route / address not available: a network fault, not the server's answer
-ERROR_KINDS = (TIMEOUT, REFUSED, RESET, TLS, PROTOCOL, DNS, UNREACHABLE)
+LIMITED = "rate_limited"  # the site kept answering 429/503 to a polite, retried GET (polite_fetch)
+ERROR_KINDS = (TIMEOUT, REFUSED, RESET, TLS, PROTOCOL, DNS, UNREACHABLE, LIMITED)
+
+# polite_fetch: statuses that say "not now" rather than describe the page, and how long a GET
+# may keep waiting for the site to let it through (on top of the requests' own timeouts).
+LIMIT_STATUSES = (429, 503)
+SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
+LIMIT_ATTEMPTS = 5
+LIMIT_BACKOFF = (0.5, 1.0, 2.0, 4.0)
 
 DEFAULT_PORTS = {"http": 80, "https": 443}
 
@@ -304,6 +313,75 @@ def fetch(url: str, address: str, *, ca_bundle: str | None, timeout: float, meth
     return response
 
 
+# --- the polite, budgeted layer the checks use -------------------------------------------------------
+
+def budgeted_fetch(site: t.Any, url: str, address: str, *, method: str = "GET", headers: dict | None = None,
+                   verify: bool = True) -> Response:
+    """``site_fetch`` (the site's CA bundle and timeout, or its pin), inside the controller-wide connection budget.
+
+    The timeout starts at the probe's own connect: time spent waiting for a slot (other
+    forks' probes of the same address) is never charged to the site.
+    """
+    with probe_budget.for_site(site).connection(address):
+        return site_fetch(site, url, address, method=method, headers=headers, verify=verify)
+
+
+def _retry_after(resp: Response) -> float | None:
+    value = (resp.header("Retry-After") or "").strip()
+    if value.isdigit():
+        return float(value)
+    if value:
+        try:
+            when = email.utils.parsedate_to_datetime(value)
+            return max(0.0, when.timestamp() - time.time())
+        except (TypeError, ValueError, IndexError, OverflowError):
+            return None
+    return None
+
+
+def limit_budget(site: t.Any) -> float:
+    """Seconds a GET may spend waiting for a rate-limiting site to let it through."""
+    return max(8.0, 2 * site.timeout)
+
+
+def polite_fetch(site: t.Any, url: str, address: str, *, method: str = "GET", headers: dict | None = None,
+                 verify: bool = True) -> Response:
+    """``budgeted_fetch`` that behaves like a patient customer, for every check that reads a page.
+
+    - A 429 or 503 is never handed back as the page: a safe method waits (Retry-After
+      when given, else 0.5, 1, 2, 4 s) and asks again, within ``limit_budget``.  When the
+      site keeps limiting, the outcome is ``error_kind`` LIMITED, "rate limited by the
+      site", with the counts.
+    - A timeout is retried once before it is reported (a lost SYN or a busy moment).
+    """
+    safe = method.upper() in SAFE_METHODS
+    limited: dict = {}
+    waited = 0.0
+    timeouts = 0
+    attempt = 0
+    while True:
+        attempt += 1
+        resp = budgeted_fetch(site, url, address, method=method, headers=headers, verify=verify)
+        if resp.error_kind == TIMEOUT and safe and timeouts == 0:
+            timeouts += 1
+            continue
+        if not (safe and resp.ok and resp.status in LIMIT_STATUSES):
+            return resp
+        limited[resp.status] = limited.get(resp.status, 0) + 1
+        wanted = _retry_after(resp)
+        pause = wanted if wanted is not None else LIMIT_BACKOFF[min(len(LIMIT_BACKOFF) - 1, attempt - 1)]
+        if attempt >= LIMIT_ATTEMPTS or waited + pause > limit_budget(site):
+            counts = ", ".join("%d x%d" % kv for kv in sorted(limited.items()))
+            resp.error_kind = LIMITED
+            resp.error = ("rate limited by the site: %d of %d requests answered %s (%s), %.1f s waited%s"
+                          % (sum(limited.values()), attempt, "/".join(str(s) for s in sorted(limited)), counts,
+                             waited, "; Retry-After %s" % resp.header("Retry-After")
+                             if resp.header("Retry-After") else ""))
+            return resp
+        time.sleep(pause)
+        waited += pause
+
+
 # --- chains ---------------------------------------------------------------------------------------
 
 @dataclasses.dataclass
@@ -394,9 +472,9 @@ def _normal(url: str) -> str:
 
 
 def fetch_cached(site: t.Any, probes: t.Any, url: str, address: str, method: str = "GET") -> Response:
-    """``site_fetch`` (the site's CA bundle and timeout), once per run for (method, url, address)."""
+    """``polite_fetch`` (the site's CA bundle, timeout and the probe budget), once per run for (method, url, address)."""
     return _memo(probes, ("http.fetch", method, url, address),
-                 lambda: site_fetch(site, url, address, method=method))
+                 lambda: polite_fetch(site, url, address, method=method))
 
 
 def resolve_host(site: t.Any, probes: t.Any, host: str) -> tuple:

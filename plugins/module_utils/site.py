@@ -13,12 +13,18 @@ import dataclasses
 import ipaddress
 import typing as t
 
+from ansible_collections.launchready.ops.plugins.module_utils import probe_budget
+
 DEFAULT_NEVER_CACHE = ("/checkout", "/cart", "/account", "/login", "/chatbot", "/api")
 DEFAULT_TIMEOUT = 5.0
 DEFAULT_RATE_LIMIT_REQUESTS = 60
 MAX_RATE_LIMIT_REQUESTS = 300  # edge.rate_limit must stay a probe, never a load test
 EDGE_PROVIDERS = ("nginx", "cloudflare")
 CLOUDFLARE_API_URL = "https://api.cloudflare.com/client/v4"
+# Sized for a 2-core controller; shared by every fork.
+DEFAULT_MAX_CONNECTIONS = probe_budget.DEFAULT_MAX_CONNECTIONS
+DEFAULT_MAX_PER_ADDRESS = probe_budget.DEFAULT_MAX_PER_ADDRESS
+DEFAULT_BROWSER_SLOTS = probe_budget.DEFAULT_BROWSER_SLOTS
 
 
 class SiteError(ValueError):
@@ -69,6 +75,11 @@ class Site:
     chatbot: dict = dataclasses.field(default_factory=dict)
     chatbot_eval: dict = dataclasses.field(default_factory=dict)
     log_paths: dict = dataclasses.field(default_factory=dict)
+    # The controller-wide probe budget (probe_budget.py) and the browser's time per page.
+    max_connections: int = DEFAULT_MAX_CONNECTIONS
+    max_connections_per_address: int = DEFAULT_MAX_PER_ADDRESS
+    browser_slots: int = DEFAULT_BROWSER_SLOTS
+    browser_timeout: float | None = None  # None: max(15, 3 x timeout)
 
 
 def _need(cond: bool, message: str) -> None:
@@ -195,6 +206,7 @@ def from_vars(variables: dict) -> Site:
         dkim_private_keys=dict(keys),
         **edge,
         **_privacy_vars(variables),
+        **_budget_vars(variables),
     )
 
 
@@ -293,3 +305,27 @@ def _privacy_vars(variables: dict) -> dict:
     log_paths = {str(k): _string_list(v, "launch_log_paths[%s]" % k) for k, v in log_paths.items()}
     return {"customers": [dict(c) for c in customers], "chatbot": chatbot, "chatbot_eval": evaluation,
             "log_paths": log_paths}
+
+
+def _positive(variables: dict, name: str, default: t.Any, kind: type, upper: float) -> t.Any:
+    value = variables.get(name, default)
+    if value is None:
+        return default
+    try:
+        number = kind(value)
+        _need(0 < number <= upper and not isinstance(value, bool), "")
+    except (TypeError, ValueError, SiteError):
+        raise SiteError("%s must be a positive %s up to %s, got %r"
+                        % (name, "whole number" if kind is int else "number", upper, value)) from None
+    return number
+
+
+def _budget_vars(variables: dict) -> dict:
+    """The controller-wide probe budget knobs, and the browser's time per page."""
+    return {
+        "max_connections": _positive(variables, "launch_max_connections", DEFAULT_MAX_CONNECTIONS, int, 4096),
+        "max_connections_per_address": _positive(variables, "launch_max_connections_per_address",
+                                                 DEFAULT_MAX_PER_ADDRESS, int, 1024),
+        "browser_slots": _positive(variables, "launch_browser_slots", DEFAULT_BROWSER_SLOTS, int, 64),
+        "browser_timeout": _positive(variables, "launch_browser_timeout", None, float, 600),
+    }

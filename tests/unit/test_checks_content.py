@@ -7,12 +7,11 @@ homepage's markup), dynmixed (a script adds an http:// script at run time: only 
 from __future__ import annotations
 
 import os
-import stat
 import time
 
 import pytest
 
-from ansible_collections.launchready.ops.plugins.module_utils import check_registry, edge_probe, site
+from ansible_collections.launchready.ops.plugins.module_utils import check_registry, chromium_probe, edge_probe, site
 from ansible_collections.launchready.ops.plugins.module_utils import checks_content as C
 from tests.support import edge_lab
 
@@ -72,13 +71,30 @@ def test_only_the_browser_sees_what_scripts_add(edge_stack):
     assert parsed.status == "pass" and parsed.evidence["method"] == "parse"
 
 
-def test_a_browser_that_hangs_is_killed_within_its_budget(tmp_path):
+@pytest.fixture()
+def open_dir():
+    """A directory the browser's unprivileged user (nobody, when the tests run as root) can reach."""
+    import pathlib
+    import shutil
+    import tempfile
+    path = tempfile.mkdtemp(prefix="content-test-")
+    os.chmod(path, 0o777)
+    try:
+        yield pathlib.Path(path)
+    finally:
+        shutil.rmtree(path, ignore_errors=True)
+
+
+def test_a_browser_that_hangs_is_killed_within_its_budget(open_dir):
+    tmp_path = open_dir
     marker = tmp_path / "pids"
+    marker.write_text("")
+    marker.chmod(0o666)
     fake = tmp_path / "chromium"
     fake.write_text("#!/bin/sh\necho $$ > %s\nsleep 60 &\necho $! >> %s\nwait\n" % (marker, marker))
-    fake.chmod(fake.stat().st_mode | stat.S_IXUSR)
+    fake.chmod(0o755)
     started = time.monotonic()
-    result = C.chromium_page(str(fake), "https://a.test/", "MAP a.test 127.0.0.1", [], budget=1.0)
+    result = chromium_probe.load_page(str(fake), "https://a.test/", "MAP a.test 127.0.0.1", [], budget=1.0)
     assert time.monotonic() - started < 5
     assert "did not finish loading https://a.test/ within 1 s" in result["error"]
     pids = [int(p) for p in marker.read_text().split()]
