@@ -17,15 +17,16 @@ from ansible_collections.launchready.ops.plugins.module_utils import (
     checks_email,
     checks_http,
     checks_renewal,
+    checks_secrets,
     checks_tls,
     root_cause,
 )
 from ansible_collections.launchready.ops.plugins.module_utils import site as site_mod
 
 FAMILY_MODULES = (checks_dns, checks_http, checks_tls, checks_email, checks_edge, checks_cache, checks_content,
-                  checks_renewal)
+                  checks_renewal, checks_secrets)
 
-DEFAULT_FAMILIES = ("dns.", "http.", "tls.", "email.", "edge.", "cache.", "content.")
+DEFAULT_FAMILIES = ("dns.", "http.", "tls.", "email.", "edge.", "cache.", "content.", "secrets.")
 
 
 def run(site_vars: dict, checks: t.Sequence[str] | None = None, workers: int = 16) -> list:

@@ -61,6 +61,11 @@ class Site:
     renewal_job: str | None = None
     browser: str = "auto"
     cloudflare: dict = dataclasses.field(default_factory=dict)  # api_url, api_token, zone_id
+    # The secrets.repo_* checks (secret scanner): the app's git checkout on the controller, the scanner's
+    # baseline of allowlisted fingerprints, and more paths to scan (deploy config, built frontend output).
+    app_repo: str | None = None
+    secret_baseline: str | None = None
+    secret_paths: list = dataclasses.field(default_factory=list)
 
 
 def _need(cond: bool, message: str) -> None:
@@ -186,6 +191,7 @@ def from_vars(variables: dict) -> Site:
         mail_org_domain=org_domain,
         dkim_private_keys=dict(keys),
         **edge,
+        **_secret_vars(variables),
     )
 
 
@@ -220,3 +226,14 @@ def _edge_vars(variables: dict) -> dict:
     return {"edge_provider": "" if provider == "none" else provider, "edge_addresses": addresses,
             "rate_limit_requests": requests, "renewal_job": renewal_job, "browser": browser,
             "cloudflare": cloudflare}
+
+
+def _secret_vars(variables: dict) -> dict:
+    """launch_app_repo, launch_secret_baseline and launch_secret_paths (the secrets.repo_* checks)."""
+    repo = variables.get("launch_app_repo") or None
+    _need(repo is None or isinstance(repo, str), "launch_app_repo must be the path of the app's git checkout")
+    baseline = variables.get("launch_secret_baseline") or None
+    _need(baseline is None or isinstance(baseline, str),
+          "launch_secret_baseline must be the path of a secret baseline file (JSON)")
+    return {"app_repo": repo, "secret_baseline": baseline,
+            "secret_paths": _string_list(variables.get("launch_secret_paths"), "launch_secret_paths")}
