@@ -86,15 +86,24 @@ def repo_files(site: t.Any, probes: t.Any) -> list:
     if not os.path.isdir(site.app_repo):
         return [F.make(REPO_FILES, F.ERROR, site.domain, "launch_app_repo %s is not a directory" % site.app_repo)]
     scan = scanner(site, probes)
-    hits = scan.scan_paths([site.app_repo], skip=[baseline_path(site)])
-    for extra in site.secret_paths:
-        hits += scan.scan_paths([extra], relative_to=os.path.dirname(os.path.abspath(extra)))
-    where = [site.app_repo] + list(site.secret_paths)
+    return [files_finding(site.app_repo, scan_files(scan, site.app_repo, site.secret_paths, baseline_path(site)),
+                          scan, [site.app_repo] + list(site.secret_paths))]
+
+
+def scan_files(scan: S.Scanner, repo: str, extra: t.Iterable[str], baseline: str | None) -> list:
+    """Hits in the working tree of ``repo`` (the baseline file left out) and in each extra path."""
+    hits = scan.scan_paths([repo], skip=[baseline] if baseline else [])
+    for path in extra:
+        hits += scan.scan_paths([path], relative_to=os.path.dirname(os.path.abspath(path)))
+    return hits
+
+
+def files_finding(target: str, hits: list, scan: S.Scanner, where: list) -> F.Finding:
     if hits:
-        return [F.make(REPO_FILES, F.FAIL, site.app_repo, "%d secret(s) in the repository and deploy files: %s"
-                       % (len(hits), describe(hits)), evidence=_evidence(hits, scan, scanned=where))]
-    return [F.make(REPO_FILES, F.PASS, site.app_repo, "no secret in %d file(s) of %s"
-                   % (scan.files_scanned, ", ".join(where)), evidence=_evidence(hits, scan, scanned=where))]
+        return F.make(REPO_FILES, F.FAIL, target, "%d secret(s) in the repository and deploy files: %s"
+                      % (len(hits), describe(hits)), evidence=_evidence(hits, scan, scanned=where))
+    return F.make(REPO_FILES, F.PASS, target, "no secret in %d file(s) of %s"
+                  % (scan.files_scanned, ", ".join(where)), evidence=_evidence(hits, scan, scanned=where))
 
 
 # --- secrets.repo_history --------------------------------------------------------------------------
@@ -115,13 +124,16 @@ def repo_history(site: t.Any, probes: t.Any) -> list:
             os.path.join(site.app_repo, "HEAD")):
         return [F.make(REPO_HISTORY, F.SKIP, site.app_repo, "%s is not a git repository" % site.app_repo)]
     scan = scanner(site, probes)
-    hits = scan.scan_history(site.app_repo)
+    return [history_finding(site.app_repo, scan.scan_history(site.app_repo), scan)]
+
+
+def history_finding(target: str, hits: list, scan: S.Scanner) -> F.Finding:
     if hits:
         gone = sum(1 for h in hits if not h.in_head)
-        return [F.make(REPO_HISTORY, F.FAIL, site.app_repo, "%d secret(s) in git history (%d no longer in HEAD): %s"
-                       % (len(hits), gone, describe(hits)), evidence=_evidence(hits, scan))]
-    return [F.make(REPO_HISTORY, F.PASS, site.app_repo, "no secret in any commit of any branch",
-                   evidence=_evidence(hits, scan))]
+        return F.make(REPO_HISTORY, F.FAIL, target, "%d secret(s) in git history (%d no longer in HEAD): %s"
+                      % (len(hits), gone, describe(hits)), evidence=_evidence(hits, scan))
+    return F.make(REPO_HISTORY, F.PASS, target, "no secret in any commit of any branch",
+                  evidence=_evidence(hits, scan))
 
 
 # --- what the site serves --------------------------------------------------------------------------
