@@ -52,6 +52,7 @@ bench: setup
 	$(PY) bench/edge.py
 	$(PY) bench/email_auth.py
 	$(PY) bench/deploy.py
+	$(PY) bench/secret_scan.py
 
 bench-deploy: setup
 	$(PY) bench/deploy.py

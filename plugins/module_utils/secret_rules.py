@@ -146,7 +146,7 @@ def _build() -> list:
              description="fine-grained GitHub token"),
         Rule("shopify-token", re.compile(r"\bshp(?:at|ca|pa|ss)_[a-fA-F0-9]{32}\b"), ("shp",), "launchready"),
         Rule("mailgun-api-key", re.compile(r"\bkey-[0-9a-f]{32}\b|\b[0-9a-f]{32}-[0-9a-f]{8}-[0-9a-f]{8}\b"),
-             ("key-", "-"), "launchready"),
+             ("key-", "mailgun"), "launchready"),
         Rule("postmark-token", re.compile(
             r"(?i)postmark\w{0,30}?(?:token|key)[\"']?\s*(?:=|:|=>)\s*[\"']?"
             r"([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})"), ("postmark",), "launchready", group=1),

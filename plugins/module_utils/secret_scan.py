@@ -41,6 +41,9 @@ MAX_COMMIT_LOOKUPS = 500
 GIT_TIMEOUT = 300
 BASELINE_VERSION = 1
 VAULT_HEADER = b"$ANSIBLE_VAULT;"
+# A rule's regex runs only this close to one of its anchors (a match holds its anchor).
+WINDOW_BEFORE = 200
+WINDOW_AFTER = 800
 
 
 @dataclasses.dataclass
@@ -148,9 +151,7 @@ class Scanner:
         low = text.lower()
         found: dict = {}  # (start, end) of the value -> Hit; a specific rule wins over the generic one
         for rule in self.rules:
-            if not any(a in low for a in rule.anchors):
-                continue
-            for m in rule.pattern.finditer(text):
+            for m in _matches(rule, text, low):
                 value = m.group(rule.group) if rule.group <= (m.re.groups or 0) else m.group(0)
                 if not value or not R.accept(rule, value):
                     continue
@@ -235,6 +236,37 @@ class Scanner:
                 if key not in out or (date and (out[key].author_date or "~") > date):
                     out[key] = hit
         return sorted(out.values(), key=lambda h: (h.author_date or "", h.path, h.line))
+
+
+def _windows(low: str, anchors: tuple) -> list | None:
+    """Merged (start, end) spans around each anchor occurrence; None when they would cover most of the text."""
+    spans = []
+    budget = len(low) // (WINDOW_BEFORE + WINDOW_AFTER) // 4 + 1
+    for anchor in anchors:
+        at = low.find(anchor)
+        while at >= 0:
+            spans.append((max(0, at - WINDOW_BEFORE), at + len(anchor) + WINDOW_AFTER))
+            if len(spans) > budget:
+                return None
+            at = low.find(anchor, at + 1)
+    spans.sort()
+    merged: list = []
+    for start, end in spans:
+        if merged and start <= merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(merged[-1][1], end))
+        else:
+            merged.append((start, end))
+    return merged
+
+
+def _matches(rule: R.Rule, text: str, low: str) -> t.Iterator:
+    """The rule's matches, looking only near its anchors: a bundle without "sk_live_" costs one find()."""
+    spans = _windows(low, rule.anchors)
+    if spans is None:
+        yield from rule.pattern.finditer(text)
+        return
+    for start, end in spans:
+        yield from rule.pattern.finditer(text, start, min(end, len(text)))
 
 
 def _files(top: str) -> t.Iterator[str]:
