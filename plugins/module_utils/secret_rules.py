@@ -6,7 +6,7 @@
 Where detect-secrets (PyPI) has a good pattern, it is taken from its plugin class
 (``denylist``) and the rule says so in ``source``: AWS access keys, Stripe secret and
 restricted keys, Slack tokens and webhooks, GitHub tokens, OpenAI keys, SendGrid, Twilio
-API keys, Mailchimp, private key blocks, credentials in URLs.  detect-secrets' own
+API keys, Mailchimp, credentials in URLs.  detect-secrets' own
 scanner is not used: it skips *.map files and drops long lines, which is where frontend
 leaks live.  This module owns what detect-secrets lacks: Anthropic and new-style OpenAI
 keys, Shopify, Postmark, Mailgun, fine-grained GitHub tokens, GCP service-account JSON,
@@ -41,7 +41,6 @@ try:
     from detect_secrets.plugins import github_token as _ds_github
     from detect_secrets.plugins import mailchimp as _ds_mailchimp
     from detect_secrets.plugins import openai as _ds_openai
-    from detect_secrets.plugins import private_key as _ds_private_key
     from detect_secrets.plugins import sendgrid as _ds_sendgrid
     from detect_secrets.plugins import slack as _ds_slack
     from detect_secrets.plugins import stripe as _ds_stripe
