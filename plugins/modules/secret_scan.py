@@ -84,6 +84,7 @@ attributes:
   platform:
     support: full
     platforms: posix
+    description: Runs where the repository is, usually the controller or a CI runner (git must be installed).
 seealso:
   - module: launchready.ops.launch_report
 """
