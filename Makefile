@@ -71,6 +71,7 @@ bench: setup
 	$(PY) bench/load.py
 	$(PY) bench/monitoring.py
 	$(PY) bench/fleet.py
+	$(PY) bench/secret_scan.py
 
 bench-deploy: setup
 	$(PY) bench/deploy.py

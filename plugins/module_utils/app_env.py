@@ -25,13 +25,20 @@ _REQUIRED = (
     re.compile(r"""os\.getenv\(\s*["']([A-Za-z_][A-Za-z0-9_]*)["']\s*\)"""),
     re.compile(r"""process\.env\.([A-Za-z_][A-Za-z0-9_]*)\b(?!\s*(?:\|\||\?\?))"""),
     re.compile(r"""ENV\.fetch\(\s*["']([A-Za-z_][A-Za-z0-9_]*)["']\s*\)"""),
+    re.compile(r"""process\.env\[\s*["']([A-Za-z_][A-Za-z0-9_]*)["']\s*\](?!\s*(?:\|\||\?\?))"""),
+    # Vite and other ESM bundlers: the value is inlined at build time, so the build needs it.
+    re.compile(r"""import\.meta\.env\.([A-Za-z_][A-Za-z0-9_]*)\b(?!\s*(?:\|\||\?\?))"""),
+    # Settings files: django-environ env("X") / env.str("X"), python-decouple config("X").
+    re.compile(r"""(?<![\w.])(?:env(?:\.(?:str|int|bool|float|list|json|url|db_url))?|config)\(\s*["']"""
+               r"""([A-Z_][A-Z0-9_]*)["']\s*\)"""),
 )
 # Reads with a default: the app copes without them.
 _OPTIONAL = (
     re.compile(r"""os\.environ\.get\(\s*["']([A-Za-z_][A-Za-z0-9_]*)["']"""),
     re.compile(r"""os\.getenv\(\s*["']([A-Za-z_][A-Za-z0-9_]*)["']\s*,"""),
+    re.compile(r"""(?<![\w.])(?:env(?:\.\w+)?|config)\(\s*["']([A-Z_][A-Z0-9_]*)["']\s*,\s*default\s*="""),
 )
-SOURCE_SUFFIXES = (".py", ".js", ".mjs", ".cjs", ".ts", ".rb")
+SOURCE_SUFFIXES = (".py", ".js", ".mjs", ".cjs", ".ts", ".mts", ".jsx", ".tsx", ".vue", ".svelte", ".rb")
 SKIP_DIRS = {".git", "node_modules", "__pycache__", ".venv", "venv", "static", "tests", "test"}
 NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 MAX_FILE = 2 * 1024 * 1024

@@ -18,6 +18,7 @@ from ansible_collections.launchready.ops.plugins.module_utils import (
     checks_http,
     checks_privacy,
     checks_renewal,
+    checks_secrets,
     checks_tls,
     past_bad_certificate,
     root_cause,
@@ -25,9 +26,9 @@ from ansible_collections.launchready.ops.plugins.module_utils import (
 from ansible_collections.launchready.ops.plugins.module_utils import site as site_mod
 
 FAMILY_MODULES = (checks_dns, checks_http, checks_tls, checks_email, checks_edge, checks_cache, checks_content,
-                  checks_renewal, checks_privacy)
+                  checks_renewal, checks_secrets, checks_privacy)
 
-DEFAULT_FAMILIES = ("dns.", "http.", "tls.", "email.", "edge.", "cache.", "content.", "privacy.")
+DEFAULT_FAMILIES = ("dns.", "http.", "tls.", "email.", "edge.", "cache.", "content.", "secrets.", "privacy.")
 
 
 def run(site_vars: dict, checks: t.Sequence[str] | None = None, workers: int = 16) -> list:

@@ -80,6 +80,11 @@ class Site:
     max_connections_per_address: int = DEFAULT_MAX_PER_ADDRESS
     browser_slots: int = DEFAULT_BROWSER_SLOTS
     browser_timeout: float | None = None  # None: max(15, 3 x timeout)
+    # The secrets.repo_* checks (secret scanner): the app's git checkout on the controller, the scanner's
+    # baseline of allowlisted fingerprints, and more paths to scan (deploy config, built frontend output).
+    app_repo: str | None = None
+    secret_baseline: str | None = None
+    secret_paths: list = dataclasses.field(default_factory=list)
 
 
 def _need(cond: bool, message: str) -> None:
@@ -207,6 +212,7 @@ def from_vars(variables: dict) -> Site:
         **edge,
         **_privacy_vars(variables),
         **_budget_vars(variables),
+        **_secret_vars(variables),
     )
 
 
@@ -329,3 +335,14 @@ def _budget_vars(variables: dict) -> dict:
         "browser_slots": _positive(variables, "launch_browser_slots", DEFAULT_BROWSER_SLOTS, int, 64),
         "browser_timeout": _positive(variables, "launch_browser_timeout", None, float, 600),
     }
+
+
+def _secret_vars(variables: dict) -> dict:
+    """launch_app_repo, launch_secret_baseline and launch_secret_paths (the secrets.repo_* checks)."""
+    repo = variables.get("launch_app_repo") or None
+    _need(repo is None or isinstance(repo, str), "launch_app_repo must be the path of the app's git checkout")
+    baseline = variables.get("launch_secret_baseline") or None
+    _need(baseline is None or isinstance(baseline, str),
+          "launch_secret_baseline must be the path of a secret baseline file (JSON)")
+    return {"app_repo": repo, "secret_baseline": baseline,
+            "secret_paths": _string_list(variables.get("launch_secret_paths"), "launch_secret_paths")}
