@@ -226,11 +226,25 @@ def _jinja() -> jinja2.Environment:
     # Native types, as Ansible renders: "{{ lab_dns_listen }}" stays a list.
     env = jinja2.nativetypes.NativeEnvironment(undefined=jinja2.StrictUndefined)
     filters = {"realpath": os.path.realpath, "dirname": os.path.dirname, "basename": os.path.basename,
-               "regex_replace": _regex_replace}
+               "regex_replace": _regex_replace, "from_json": json.loads}
     for name, fn in filters.items():
         env.filters[name] = fn
         env.filters["ansible.builtin." + name] = fn
+    env.globals["lookup"] = _lookup
     return env
+
+
+def _lookup(plugin: str, path: str, errors: str = "strict") -> str:
+    """The one lookup the lab inventory uses: a file's text (``errors='ignore'``: "" when it is missing)."""
+    if plugin not in ("file", "ansible.builtin.file"):
+        raise LabError("the lab inventory's lookup(%r) is not known to tests/support/lab.py" % plugin)
+    try:
+        with open(path, encoding="utf-8") as fh:
+            return fh.read().rstrip("\n")
+    except OSError:
+        if errors == "ignore":
+            return ""
+        raise
 
 
 def _render(value: t.Any, context: dict, env: jinja2.Environment) -> t.Any:
@@ -256,8 +270,16 @@ def host_vars(host: str = SITE_HOST) -> dict:
                "ansible_playbook_python": sys.executable}
     env = _jinja()
     values = dict(raw)
-    for _pass in range(5):  # a few passes resolve variables that refer to each other
-        rendered = {k: _render(v, {**context, **values}, env) for k, v in values.items()}
+    passes = 5
+    for number in range(passes):  # a few passes resolve variables that refer to each other
+        rendered = {}
+        for key, value in values.items():
+            try:
+                rendered[key] = _render(value, {**context, **values}, env)
+            except jinja2.TemplateError:
+                if number == passes - 1:
+                    raise
+                rendered[key] = value  # it refers to a variable a later pass renders first
         if rendered == values:
             break
         values = rendered
