@@ -63,3 +63,22 @@ def test_email_auth_refuses_selectors_and_domains_that_leave_the_key_directory(t
     assert run.returncode != 0
     assert "Refuse" in last_task and needle in last_task, run.stdout[-3000:]
     assert not os.path.exists(tmp_path / "keys"), "no key was written"
+
+
+@pytest.mark.parametrize("extra,variable", [
+    ({"lab_edge_address": "127.0.2.40; include /etc/passwd"}, "lab_edge_address"),
+    ({"lab_dns_listen": ["127.0.2.41", "127.0.2.42 { }"]}, "lab_dns_listen"),
+    ({"lab_zone": "shop.test\n@ IN NS evil.example."}, "lab_zone"),
+    ({"lab_pebble_listen": "127.0.2.43:14000 -strict"}, "lab_pebble_listen"),
+])
+def test_the_lab_refuses_an_address_plan_that_would_rewrite_its_configs(tmp_path, extra, variable):
+    # knot.conf, the zone file, pebble's JSON and nginx.conf are rendered from the address plan.
+    lab_dir = tmp_path / "lab"
+    run = ansible_run.playbook("-i", os.path.join(ansible_run.ROOT, "inventories", "lab"),
+                               os.path.join(ansible_run.ROOT, "playbooks", "lab.yml"), "-e", "lab_state=up",
+                               "-e", json.dumps(dict(extra, lab_dir=str(lab_dir))))
+    assert run.returncode != 0
+    last_task = run.stdout.split("TASK [")[-1]
+    assert last_task.startswith("launchready.ops.lab : Check the lab's address plan"), run.stdout[-3000:]
+    assert "%s: " % variable in last_task and "is refused" in last_task
+    assert not lab_dir.exists(), "nothing was written"
