@@ -21,9 +21,10 @@ from ansible_collections.launchready.ops.plugins.module_utils import site as sit
 from tests.support import ansible_run, http_lab, procs
 from tests.support.knot import zone
 
-KNOT = "127.0.14.53"
-SHOP, SHOP_PORT = "127.0.14.1", 8081
-GOOD_EDGE, DROPPING_EDGE = "127.0.14.10", "127.0.14.11"
+# Beside the second lab of tests/test_lab_monitoring.py (127.0.14.2, .10, .53, .54).
+KNOT = "127.0.14.153"
+SHOP, SHOP_PORT = "127.0.14.101", 8081
+GOOD_EDGE, DROPPING_EDGE = "127.0.14.110", "127.0.14.111"
 GOOD, DROPPING = "rid.test", "dropped.rid.test"
 
 

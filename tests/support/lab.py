@@ -121,8 +121,8 @@ def overrides() -> dict:
 def second_lab_vars(prefix: str) -> dict:
     """A complete address plan on PREFIX (three octets, e.g. "127.0.1") beside the default lab's.
 
-    Same ports, other addresses: the DNS servers (.53, .54), pebble, the shop and the vendor
-    (.2) and the edge (.10). Write it to a file for LAUNCHREADY_LAB_VARS or make's LAB_VARS.
+    Same ports, other addresses: the DNS servers (.53, .54), pebble, the shop, the vendor and the
+    monitoring stack with its sinks (.2) and the edge (.10). Write it to a file for LAUNCHREADY_LAB_VARS or make's LAB_VARS.
     """
     return {
         "lab_dns_listen": [prefix + ".53", prefix + ".54"],
@@ -131,6 +131,7 @@ def second_lab_vars(prefix: str) -> dict:
         "lab_edge_address": prefix + ".10",
         "lab_app_address": prefix + ".2",
         "lab_vendor_address": prefix + ".2",
+        "lab_monitoring_address": prefix + ".2",
     }
 
 
