@@ -24,8 +24,8 @@ from tests.support.knot import zone
 # Beside the second lab of tests/test_lab_monitoring.py (127.0.14.2, .10, .53, .54).
 KNOT = "127.0.14.153"
 SHOP, SHOP_PORT = "127.0.14.101", 8081
-GOOD_EDGE, DROPPING_EDGE = "127.0.14.110", "127.0.14.111"
-GOOD, DROPPING = "rid.test", "dropped.rid.test"
+GOOD_EDGE, DROPPING_EDGE, REPLACING_EDGE = "127.0.14.110", "127.0.14.111", "127.0.14.112"
+GOOD, DROPPING, REPLACING = "rid.test", "dropped.rid.test", "replaced.rid.test"
 
 
 @pytest.fixture(scope="module")
@@ -33,7 +33,8 @@ def stack():
     lab = http_lab.Stack(prefix="h13-request-id-")
     shop = None
     try:
-        lab.knot(KNOT, {GOOD: zone(GOOD, "@ A %s\ndropped A %s" % (GOOD_EDGE, DROPPING_EDGE))})
+        lab.knot(KNOT, {GOOD: zone(GOOD, "@ A %s\ndropped A %s\nreplaced A %s"
+                                   % (GOOD_EDGE, DROPPING_EDGE, REPLACING_EDGE))})
         db = os.path.join(lab.workdir, "shop.db")
         subprocess.run([sys.executable, os.path.join(ansible_run.ROOT, "demo", "shop", "migrate.py"), "--db", db],
                        check=True, capture_output=True, timeout=30)
@@ -50,7 +51,10 @@ def stack():
                             tls=lab.cert(GOOD, [GOOD])),
             http_lab.server(DROPPING_EDGE + ":443", [DROPPING], proxy % (SHOP, SHOP_PORT,
                             "proxy_hide_header X-Request-ID;"), tls=lab.cert(DROPPING, [DROPPING])),
-        ], [(GOOD_EDGE, 443), (DROPPING_EDGE, 443)])
+            # nginx's own id for every request, whatever the client sent: the shop keeps and returns it.
+            http_lab.server(REPLACING_EDGE + ":443", [REPLACING], proxy % (SHOP, SHOP_PORT,
+                            "proxy_set_header X-Request-ID $request_id;"), tls=lab.cert(REPLACING, [REPLACING])),
+        ], [(GOOD_EDGE, 443), (DROPPING_EDGE, 443), (REPLACING_EDGE, 443)])
         yield lab
     finally:
         if shop is not None:
@@ -105,6 +109,13 @@ def test_edge_dropping_the_header_fails(stack):
     assert sent["status"] == 200 and sent["returned"] is None
     assert finding.status == "fail", finding
     assert "without X-Request-ID" in finding.summary
+
+
+def test_edge_replacing_the_id_warns(stack):
+    finding, sent = _judge(stack, REPLACING, [stack.shop_log])
+    assert sent["returned"] and sent["returned"] != sent["sent"], sent
+    assert finding.status == "warn", finding
+    assert "replaced the %s that was sent" % sent["sent"] in finding.summary
 
 
 def test_log_without_the_request_fails(stack):
