@@ -34,10 +34,13 @@ options:
 attributes:
   check_mode:
     support: full
+    description: Nothing changes in check mode; the same answer as a real run.
   diff_mode:
     support: none
+    description: Nothing to show as a diff.
   idempotent:
     support: full
+    description: Running it again with the same inputs changes nothing more.
 """
 
 EXAMPLES = r"""

@@ -30,8 +30,10 @@ attributes:
     description: A GET of the health route changes nothing; it is sent in check mode too.
   diff_mode:
     support: none
+    description: Nothing to show as a diff.
   idempotent:
     support: full
+    description: Running it again with the same inputs changes nothing more.
 """
 
 EXAMPLES = r"""

@@ -87,6 +87,7 @@ attributes:
     description: The monitors created or changed, the contacts added by name (never their values).
   idempotent:
     support: full
+    description: Running it again with the same inputs changes nothing more.
 """
 
 EXAMPLES = r"""
