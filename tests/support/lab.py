@@ -42,7 +42,8 @@ SITE_HOST = "shop.test"
 EDGE_ADDRESS = "127.0.0.10"
 APP_URL = "http://127.0.0.1:8081"
 VENDOR_URL = "http://127.0.0.1:8082"
-SERVICES = ("knot", "pebble", "vendor", "supervisor", "nginx")
+SERVICES = ("knot", "pebble", "vendor", "supervisor", "nginx",
+            "smtp_sink", "webhook_sink", "blackbox", "alertmanager", "prometheus")
 # Every listener the default lab opens, as (address, TCP port); ports() for the current plan.
 PORTS = (("127.0.0.53", 53), ("127.0.0.54", 53), ("127.0.0.1", 14000), ("127.0.0.1", 15000),
          ("127.0.0.1", 8082), ("127.0.0.1", 8081), (EDGE_ADDRESS, 80), (EDGE_ADDRESS, 443))
@@ -322,7 +323,10 @@ def ports() -> list[tuple[str, int]]:
     return ([(a, int(p["lab_dns_port"])) for a in p["lab_dns_listen"]] + pebble
             + [(p["lab_vendor_address"], int(p["lab_vendor_port"])), (p["lab_app_address"], int(p["lab_app_port"])),
                (p["lab_edge_address"], int(p["lab_edge_http_port"])),
-               (p["lab_edge_address"], int(p["lab_edge_https_port"]))])
+               (p["lab_edge_address"], int(p["lab_edge_https_port"]))]
+            + [(p["lab_monitoring_address"], int(p[name])) for name in (
+                "lab_prometheus_port", "lab_blackbox_port", "lab_alertmanager_port", "lab_smtp_sink_port",
+                "lab_webhook_sink_port")])
 
 
 def facts() -> dict:
