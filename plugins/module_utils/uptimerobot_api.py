@@ -117,8 +117,8 @@ class UptimeRobotClient:
             raise UptimeRobotError("%s: %s, not the API's JSON" % (method, _hardened._status_line(response))) \
                 from None
         if not isinstance(answer, dict) or answer.get("stat") not in ("ok", "fail"):
-            raise UptimeRobotError("%s: HTTP %d with an answer that is not UptimeRobot's" % (method,
-                                                                                           response.status_code))
+            raise UptimeRobotError("%s: HTTP %d with an answer that is not UptimeRobot's"
+                                   % (method, response.status_code))
         if answer["stat"] != "ok" or response.status_code >= 400:
             text, kind = _error_text(answer.get("error"))
             hint = ""
@@ -130,7 +130,7 @@ class UptimeRobotClient:
     def _pages(self, method: str, key: str, **params: t.Any) -> list:
         items: list = []
         offset = 0
-        for _ in range(MAX_PAGES):
+        for _page in range(MAX_PAGES):
             answer = self.call(method, offset=offset, limit=PAGE, **params)
             page = answer.get(key) or []
             items.extend(page)

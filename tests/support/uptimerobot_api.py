@@ -204,7 +204,7 @@ class UptimeRobotAPI:
 
     def _getMonitors(self, form: dict) -> dict:  # noqa: N802 - the API's method names
         offset, limit = self._page(form)
-        items = [dict(m) for _, m in sorted(self.monitors.items())]
+        items = [dict(self.monitors[k]) for k in sorted(self.monitors)]
         if form.get("alert_contacts") != "1":
             for m in items:
                 m.pop("alert_contacts", None)
@@ -244,7 +244,7 @@ class UptimeRobotAPI:
 
     def _getAlertContacts(self, form: dict) -> dict:  # noqa: N802
         offset, limit = self._page(form)
-        items = [dict(c) for _, c in sorted(self.contacts.items())]
+        items = [dict(self.contacts[k]) for k in sorted(self.contacts)]
         return {"offset": offset, "limit": limit, "total": len(items), "alert_contacts": items[offset:offset + limit]}
 
     def _newAlertContact(self, form: dict) -> dict:  # noqa: N802
