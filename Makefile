@@ -44,8 +44,12 @@ lab-up: setup
 lab-down: setup
 	ansible-playbook -i $(LAB_INVENTORY) playbooks/lab.yml -e lab_state=down $(LAB_EXTRA)
 
+# The monitoring run renders the status page (group_vars/monitoring.yml: monitoring_status_page).
 demo: lab-up
 	ansible-playbook -i $(LAB_INVENTORY) launchready.ops.audit $(LAB_EXTRA)
+	ansible-playbook -i $(LAB_INVENTORY) launchready.ops.monitoring $(LAB_EXTRA)
+	@ansible -i $(LAB_INVENTORY) lab-controller -m ansible.builtin.debug -a 'msg="Status page: {{ monitoring_status_page }}"' $(LAB_EXTRA) \
+		| grep -o "Status page: [^'\"]*"
 
 # HOME is a directory of the tree, emptied first but for the caches the README names; the
 # session fails if the suite leaves anything else in it (tests/support/home_check.py).

@@ -50,8 +50,10 @@ def test_second_run_and_check_mode_change_nothing(mon):
 
 
 def test_every_probe_succeeds_and_rules_carry_owners(mon):
-    found = mon.wait_for(lambda: (lambda r: r if len(r) >= 4 and all(x["value"][1] == "1" for x in r) else None)(
-        mon.query('probe_success{job="launch_http"}')), 20)
+    def all_up() -> list | None:
+        r = mon.query('probe_success{job="launch_http"}')
+        return r if len(r) >= 4 and all(x["value"][1] == "1" for x in r) else None
+    found = mon.wait_for(all_up, 20)
     assert found, mon.query('probe_success{job="launch_http"}')
     assert {x["metric"]["route"] for x in found} == {"homepage", "checkout", "health", "chatbot"}
     assert mon.query('up{job="launch_app"} == 1')

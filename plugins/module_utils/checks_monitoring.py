@@ -161,6 +161,10 @@ def request_id(facts: MonitorFacts, probes) -> list:
     if not structured:
         return [F.make(REQUEST_ID, F.WARN, facts.domain, "the logs hold request id %s, but not with route, status "
                        "and release in one line" % r["returned"], evidence=ev)]
+    if r.get("echoed") is False and r.get("sent"):
+        return [F.make(REQUEST_ID, F.WARN, facts.domain, "the logs hold request id %s, but it replaced the %s that was "
+                       "sent: an id a client or the edge sends is not kept end to end" % (r["returned"], r["sent"]),
+                       evidence=ev)]
     return [F.make(REQUEST_ID, F.PASS, facts.domain, "X-Request-ID %s came back and the log line holds its route, "
                    "status and release" % r["returned"], evidence=ev)]
 

@@ -48,6 +48,7 @@ ALERTS = ("SiteDown", "CertExpiringSoon", "DnsProbeFailed") + SYMPTOMS
 TEST_ALERT = "LaunchreadyTestAlert"
 
 DEFAULTS: dict = {
+    "provider": "prometheus",     # or "uptimerobot": the hosted monitors send the email themselves (no SMTP)
     "interval": 60,               # seconds between probes and scrapes (monitor.uptime_targets wants <= 60)
     "evaluation_interval": None,  # rule evaluation; default: interval
     "alert_for": None,            # seconds a condition must hold; default: 2 intervals
@@ -166,7 +167,9 @@ def settings_from(raw: dict) -> dict:
     for alert, owner in s["rule_owners"].items():
         _need(alert in ALERTS, "monitoring_rule_owners: unknown alert %r (known: %s)" % (alert, ", ".join(ALERTS)))
         _need(owner in names, "monitoring_rule_owners.%s must be one of %s, got %r" % (alert, names, owner))
-    s["smtp"] = _smtp(s["smtp"] or {}, any(o.get("email") for o in s["owners"]))
+    _need(s["provider"] in ("prometheus", "uptimerobot"),
+          "monitoring_provider must be prometheus or uptimerobot, got %r" % (s["provider"],))
+    s["smtp"] = _smtp(s["smtp"] or {}, s["provider"] == "prometheus" and any(o.get("email") for o in s["owners"]))
     s["extra_rules"] = [_extra_rule(r, i, names) for i, r in enumerate(s["extra_rules"] or [])]
     s["extra_routes"] = [_extra_route(r, i, names) for i, r in enumerate(s["extra_routes"] or [])]
     _need(isinstance(s["probes"], dict), v + "probes must map a route name to {method, body, headers}")
@@ -486,7 +489,7 @@ def alertmanager(s: dict) -> dict:
     routes = []
     for owner in s["owners"]:
         receiver: dict = {"name": owner["name"]}
-        if "email" in owner:
+        if "email" in owner and s["smtp"]:  # no SMTP relay with the hosted provider: it mails itself
             smtp = s["smtp"]
             email = {"to": owner["email"], "from": smtp["from"], "smarthost": smtp["smarthost"],
                      "require_tls": smtp["require_tls"], "send_resolved": True,

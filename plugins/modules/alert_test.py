@@ -41,12 +41,15 @@ options:
     default: 5
 attributes:
   check_mode:
-    support: none
-    description: It sends real notifications; in check mode it does nothing and says so.
+    support: partial
+    description: It sends real notifications; in check mode it sends nothing and says so.
+    details: In check mode no test alert is sent, so no monitor.alert_delivery finding is made.
   diff_mode:
     support: none
+    description: Nothing to show as a diff.
   idempotent:
     support: none
+    description: Every run sends a new test alert.
 """
 
 EXAMPLES = r"""

@@ -40,8 +40,10 @@ attributes:
     description: Only computes; the same in check mode.
   diff_mode:
     support: none
+    description: Nothing to show as a diff.
   idempotent:
     support: full
+    description: Running it again with the same inputs changes nothing more.
 """
 
 EXAMPLES = r"""

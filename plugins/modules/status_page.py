@@ -56,6 +56,7 @@ attributes:
     description: Reads Prometheus, writes nothing.
   diff_mode:
     support: none
+    description: The page is a report, rewritten every run; no diff is shown.
   idempotent:
     support: none
     description: The page shows the time it was made.

@@ -42,7 +42,8 @@ SITE_HOST = "shop.test"
 EDGE_ADDRESS = "127.0.0.10"
 APP_URL = "http://127.0.0.1:8081"
 VENDOR_URL = "http://127.0.0.1:8082"
-SERVICES = ("knot", "pebble", "vendor", "supervisor", "nginx")
+SERVICES = ("knot", "pebble", "vendor", "supervisor", "nginx",
+            "smtp_sink", "webhook_sink", "blackbox", "alertmanager", "prometheus")
 # Every listener the default lab opens, as (address, TCP port); ports() for the current plan.
 PORTS = (("127.0.0.53", 53), ("127.0.0.54", 53), ("127.0.0.1", 14000), ("127.0.0.1", 15000),
          ("127.0.0.1", 8082), ("127.0.0.1", 8081), (EDGE_ADDRESS, 80), (EDGE_ADDRESS, 443))
@@ -121,8 +122,8 @@ def overrides() -> dict:
 def second_lab_vars(prefix: str) -> dict:
     """A complete address plan on PREFIX (three octets, e.g. "127.0.1") beside the default lab's.
 
-    Same ports, other addresses: the DNS servers (.53, .54), pebble, the shop and the vendor
-    (.2) and the edge (.10). Write it to a file for LAUNCHREADY_LAB_VARS or make's LAB_VARS.
+    Same ports, other addresses: the DNS servers (.53, .54), pebble, the shop, the vendor and the
+    monitoring stack with its sinks (.2) and the edge (.10). Write it to a file for LAUNCHREADY_LAB_VARS or make's LAB_VARS.
     """
     return {
         "lab_dns_listen": [prefix + ".53", prefix + ".54"],
@@ -131,6 +132,7 @@ def second_lab_vars(prefix: str) -> dict:
         "lab_edge_address": prefix + ".10",
         "lab_app_address": prefix + ".2",
         "lab_vendor_address": prefix + ".2",
+        "lab_monitoring_address": prefix + ".2",
     }
 
 
@@ -343,7 +345,10 @@ def ports() -> list[tuple[str, int]]:
     return ([(a, int(p["lab_dns_port"])) for a in p["lab_dns_listen"]] + pebble
             + [(p["lab_vendor_address"], int(p["lab_vendor_port"])), (p["lab_app_address"], int(p["lab_app_port"])),
                (p["lab_edge_address"], int(p["lab_edge_http_port"])),
-               (p["lab_edge_address"], int(p["lab_edge_https_port"]))])
+               (p["lab_edge_address"], int(p["lab_edge_https_port"]))]
+            + [(p["lab_monitoring_address"], int(p[name])) for name in (
+                "lab_prometheus_port", "lab_blackbox_port", "lab_alertmanager_port", "lab_smtp_sink_port",
+                "lab_webhook_sink_port")])
 
 
 def facts() -> dict:

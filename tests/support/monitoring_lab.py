@@ -238,8 +238,10 @@ class MonitoringLab:
         return got
 
     def wait_delivered(self, title: str, since: float, timeout: float = 40) -> dict:
-        return self.wait_for(lambda: (lambda d: d if len(d) == 2 else None)(self.delivered(title, since)),
-                             timeout) or self.delivered(title, since)
+        def both() -> dict | None:
+            got = self.delivered(title, since)
+            return got if len(got) == 2 else None
+        return self.wait_for(both, timeout) or self.delivered(title, since)
 
     def query(self, expr: str) -> list:
         resp = requests.get("http://%s:%d/api/v1/query" % (STACK, PROM_PORT), params={"query": expr}, timeout=5)
