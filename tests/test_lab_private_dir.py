@@ -1,4 +1,5 @@
-"""Issue #13: the lab from a clone in a private (0700) directory, and its preflight.
+"""Issue #13: the lab from a clone in a private (0700) directory, and its preflight; issue #9: the
+lab's monitoring stack in that same second lab (one bring-up serves both, to keep make test short).
 
 The second lab runs beside the shared one on 127.0.1.x (tests/support/lab.second_lab_vars) and
 is stopped by its PID files at the end; the shared lab's processes must be the same before
@@ -7,6 +8,7 @@ and after.
 
 from __future__ import annotations
 
+import glob
 import json
 import os
 import shutil
@@ -26,6 +28,7 @@ from tests.support import lab as lab_support
 
 ROOT = ansible_run.ROOT
 PREFIX = "127.0.1"
+MONITORING = ("prometheus", "alertmanager", "blackbox", "webhook_sink", "smtp_sink")
 
 
 def _env_for(checkout: str) -> dict:
@@ -80,6 +83,26 @@ def _running_from(lab_dir: str) -> list[str]:
     return found
 
 
+def _alert_in_sinks(lab_dir: str, title: str) -> dict:
+    """{"email": message, "slack": text} of the first notification titled TITLE each sink holds."""
+    got = {}
+    for path in glob.glob(os.path.join(lab_dir, "sinks", "mail", "new", "*")):
+        with open(path, encoding="utf-8", errors="replace") as fh:
+            text = fh.read()
+        if title in text:
+            got["email"] = text
+            break
+    try:
+        with open(os.path.join(lab_dir, "sinks", "hooks.jsonl"), encoding="utf-8") as fh:
+            for line in fh:
+                for att in (json.loads(line).get("body") or {}).get("attachments", []):
+                    if att.get("title", "").startswith(title):
+                        got.setdefault("slack", att.get("text", ""))
+    except OSError:
+        pass
+    return got
+
+
 @pytest.fixture
 def private_dir():
     path = tempfile.mkdtemp(prefix="launchready-private-")  # mode 0700, as a home directory
@@ -100,7 +123,7 @@ def _clone(private_dir: str) -> str:
     return checkout
 
 
-def test_lab_and_audit_from_a_clone_in_a_private_directory(private_dir):
+def test_lab_audit_and_monitoring_from_a_clone_in_a_private_directory(private_dir):
     assert stat.S_IMODE(os.stat(private_dir).st_mode) == 0o700
     shared_before = lab_support.pids()
     checkout = _clone(private_dir)
@@ -127,6 +150,31 @@ def test_lab_and_audit_from_a_clone_in_a_private_directory(private_dir):
         # The edge really served from its cache directory (the failure of issue #13).
         with open(os.path.join(lab_dir, "log", "nginx-error.log"), encoding="utf-8") as fh:
             assert "Permission denied" not in fh.read()
+
+        # Issue #9 in the same lab: the monitoring stack runs, make demo's monitoring step renders the
+        # status page, and stopping the shop brings SiteDown to both sinks with its owner.
+        for name in MONITORING:
+            assert os.path.exists(os.path.join(lab_dir, "run", name + ".pid")), name
+        mon = _playbook(checkout, "launchready.ops.monitoring", "-e", "@" + plan)
+        assert mon.returncode == 0, mon.stdout[-6000:]
+        assert "pass: X-Request-ID" in mon.stdout, mon.stdout[-3000:]
+        # group_vars/monitoring.yml: the status page sits beside the lab's reports.
+        with open(os.path.join(checkout, "reports", "shop.test", "status.html"), encoding="utf-8") as fh:
+            page = fh.read()
+        assert "<svg" in page and "shop.test" in page
+        outage = time.time()
+        subprocess.run(["/usr/bin/python3", "/usr/bin/supervisorctl", "-c",
+                        os.path.join(lab_dir, "supervisor", "supervisord.conf"), "stop", "shop:*"],
+                       check=True, capture_output=True, timeout=60)
+        deadline = time.monotonic() + 90
+        got: dict = {}
+        while time.monotonic() < deadline and len(got) < 2:
+            time.sleep(1)
+            got = _alert_in_sinks(lab_dir, "[FIRING] SiteDown")
+        # The floor: down for 10 s (alert_for) after a probe every 5 s, then group_wait 5 s.
+        print("SiteDown reached both sinks %.1f s after the shop stopped" % (time.time() - outage))
+        assert set(got) == {"email", "slack"}, (got, time.time() - outage)
+        assert "shop-ops" in got["email"] and "shop-ops" in got["slack"]
     finally:
         down = _playbook(checkout, "playbooks/lab.yml", "-e", "lab_state=down", "-e", "@" + plan, timeout=180)
         _stop_by_pid_files(lab_dir)
