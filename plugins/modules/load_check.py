@@ -49,7 +49,7 @@ attributes:
     description: Runs on the controller only.
 notes:
   - Needs hdrhistogram and dnspython on the controller.
-  - Run it alone, after the audit: it never runs beside another check of the same site.
+  - Run it alone, after the audit; it never runs beside another check of the same site.
 seealso:
   - module: launchready.ops.launch_report
 """
