@@ -144,7 +144,9 @@ class RouteStats:
             self.errors[result.error] = self.errors.get(result.error, 0) + 1
         else:
             self.ok += 1
-        slot = self.timeline.setdefault(second, [0, 0, _histogram()])
+        slot = self.timeline.get(second)
+        if slot is None:  # never setdefault(..., _histogram()): that builds a histogram per request
+            slot = self.timeline[second] = [0, 0, _histogram()]
         slot[0] += 1
         slot[1] += 1 if result.error else 0
         _record(slot[2], result.latency)
@@ -203,7 +205,9 @@ class Recorder:
         self._in_flight = 0
 
     def add(self, result: Result) -> None:
-        stats = self.routes.setdefault(result.route, RouteStats(result.route))
+        stats = self.routes.get(result.route)
+        if stats is None:  # built once per route: four HDR histograms are costly to allocate
+            stats = self.routes[result.route] = RouteStats(result.route)
         stats.add(result, int(time.monotonic() - self.started))
         if result.error and len(self.samples) < 10:
             self.samples.append({"route": result.route, "kind": result.error, "detail": result.detail[:200]})
