@@ -350,7 +350,7 @@ def _request_bytes(conn: Connection, step: Step, path: str, cookies: dict) -> by
 async def _exchange(conn: Connection, step: Step, path: str, cookies: dict, result: Result, t0: float,
                     query_header: str | None) -> bool:
     """Send ``step`` on ``conn`` and read the answer; returns whether the connection stays open."""
-    if not conn.usable:
+    if not conn.usable or conn.reader.at_eof():  # the server closed it while it sat idle
         await conn.open()
     conn.report_phases(result)
     try:
@@ -478,6 +478,10 @@ EARLY_WAKE = 0.001
 # Connection slots opening at once (open model): enough to follow a stalled server's growing
 # queue, few enough that a burst of TLS handshakes does not starve the requests already running.
 MAX_OPENING = 4
+# How long a request waits for a busy slot before a new one is opened for it: about one answer
+# (a running average), within these bounds, so a short burst is served by the open connections
+# and a stalled server still gets a new connection every few milliseconds.
+GROW_AFTER = (0.001, 0.010)
 
 
 class _Slots:
@@ -485,10 +489,12 @@ class _Slots:
 
     A request due goes to an idle slot (the one idle most recently, so a few connections stay
     hot) or waits in ``queue`` for the first slot that frees up.  A new slot is opened only
-    while requests wait and fewer than MAX_OPENING slots are opening: the connection it opens
-    serves whichever request is still waiting when its handshake ends, so no request waits on
-    a handshake that an already open connection could have spared it.  Waiting counts in the
-    latency (it runs from the intended send time); the slots never exceed ``caps.in_flight``.
+    while requests have waited about one answer's time (GROW_AFTER) and fewer than MAX_OPENING
+    slots are opening: the connection it opens serves whichever request is still waiting when
+    its handshake ends, so no request waits on a handshake that an already open connection could
+    have spared it, and a burst does not leave a pool of idle connections behind.  Waiting
+    counts in the latency (it runs from the due send time); the slots never exceed
+    ``caps.in_flight``.
     """
 
     def __init__(self, endpoint: Endpoint, caps: Caps, recorder: Recorder, query_header: str | None,
@@ -501,6 +507,8 @@ class _Slots:
         self.tasks: set = set()
         self.opening = 0
         self.closing = False
+        self.answer_time = GROW_AFTER[0]  # running average of one exchange, for GROW_AFTER
+        self.grow_timer: asyncio.TimerHandle | None = None
 
     def submit(self, step: Step, intended: float) -> None:
         while self.idle:
@@ -509,7 +517,21 @@ class _Slots:
                 waiter.set_result((step, intended))
                 return
         self.queue.append((step, intended))
+        if not self.tasks:
+            self._grow()  # nothing open yet: no slot to wait for
+        elif self.grow_timer is None:
+            self._grow_later()
+
+    def _grow_later(self) -> None:
+        grace = min(GROW_AFTER[1], max(GROW_AFTER[0], self.answer_time))
+        self.grow_timer = self.loop.call_later(grace, self._grow_due)
+
+    def _grow_due(self) -> None:
+        self.grow_timer = None
+        if self.closing or not self.queue:
+            return
         self._grow()
+        self._grow_later()  # still waiting next time: one more round
 
     def _grow(self) -> None:
         while (self.queue and len(self.tasks) < self.caps.in_flight and self.opening < MAX_OPENING
@@ -564,7 +586,11 @@ class _Slots:
                     return
                 step, intended = item
                 now = time.monotonic()
-                if now >= intended + self.caps.timeout or now >= self.deadline:
+                # Nothing is sent after the deadline, but for a request due just before it that
+                # waited less than a slot's growth time (GROW_AFTER): that is the run's edge, not a
+                # server holding every slot.
+                if now >= intended + self.caps.timeout or (now >= self.deadline
+                                                           and now - intended >= GROW_AFTER[1]):
                     self.recorder.add(self._unsent(step, intended, now))
                     continue
                 self.recorder.enter()
@@ -572,6 +598,7 @@ class _Slots:
                     result = await request(conn, step, {}, intended, self.caps.timeout, self.query_header)
                 finally:
                     self.recorder.leave()
+                self.answer_time += (time.monotonic() - now - self.answer_time) / 8
                 self.recorder.add(result)
         finally:
             if opening:
@@ -581,6 +608,8 @@ class _Slots:
     async def finish(self, hard_end: float) -> None:
         """No more requests: let the slots empty the queue until ``hard_end``, then stop them."""
         self.closing = True
+        if self.grow_timer is not None:
+            self.grow_timer.cancel()
         for waiter in self.idle:
             if not waiter.done():
                 waiter.set_result(None)
