@@ -6,7 +6,9 @@
   locust one headless process (no workers) of 50 FastHttpUsers, its numbers read from its CSV
   stats. Targets (issue #10): >= 0.25x wrk, above locust.
 - ``fixed_rate``: p50/p95 at RATE req/s from the generator's open model and from ``hey -q``
-  (10 workers x RATE/10); target within 10 %. The generator's ``send_lag`` says how late its
+  (10 workers x RATE/10); target within 10 %. ``floor`` is one blocking keep-alive
+  connection at the same rate, the least client overhead: the truth both are measured
+  against (a tool above it reports its own cost). The generator's ``send_lag`` says how late its
   own scheduler was (a loaded machine); it is not in its latencies.
 
 locust is installed the first time into its own venv, build/bench-venv (pip, LOCUST_VERSION);
@@ -62,6 +64,48 @@ r = out["routes"]["static"]
 print(json.dumps({"requests": r["count"], "errors": r["errors"], "seconds": out["elapsed_s"],
                   "p50": r["p50"], "p95": r["p95"], "p99": r["p99"], "send_lag": out.get("send_lag")}))
 """
+
+
+# The floor for fixed_rate: one blocking keep-alive connection, the least client overhead
+# Python allows, at the same rate; what a tool reports above it is that tool's own cost.
+FLOOR = r"""
+import json, socket, ssl, sys, time
+path, ca, seconds, rate, edge = sys.argv[1], sys.argv[2], float(sys.argv[3]), float(sys.argv[4]), sys.argv[5]
+ctx = ssl.create_default_context(cafile=ca)
+req = ("GET %s HTTP/1.1\r\nHost: shop.test\r\nAccept: */*\r\n\r\n" % path).encode()
+sock, lat, start = None, [], time.monotonic()
+for n in range(int(seconds * rate)):
+    delay = start + n / rate - time.monotonic()
+    if delay > 0:
+        time.sleep(delay)
+    if sock is None:
+        sock = ctx.wrap_socket(socket.create_connection((edge, 443), timeout=5), server_hostname="shop.test")
+    t0 = time.monotonic()
+    sock.sendall(req)
+    buf = b""
+    while b"\r\n\r\n" not in buf:
+        buf += sock.recv(65536)
+    head, body = buf.split(b"\r\n\r\n", 1)
+    fields = dict(line.split(b":", 1) for line in head.split(b"\r\n")[1:])
+    fields = {k.strip().lower(): v.strip() for k, v in fields.items()}
+    while len(body) < int(fields[b"content-length"]):
+        body += sock.recv(65536)
+    lat.append(time.monotonic() - t0)
+    if fields.get(b"connection", b"").lower() == b"close":  # nginx's keepalive_requests
+        sock.close()
+        sock = None
+lat.sort()
+print(json.dumps({"requests": len(lat), "p50": round(lat[len(lat) // 2] * 1000, 2),
+                  "p95": round(lat[int(len(lat) * 0.95)] * 1000, 2)}))
+"""
+
+
+def floor(path: str, ca: str, rate: int) -> dict:
+    out = subprocess.run(["taskset", "-c", "0", sys.executable, "-c", FLOOR, path, ca, str(DURATION), str(rate), EDGE],
+                         check=False, capture_output=True, text=True, timeout=DURATION * 3 + 30)
+    if out.returncode != 0:
+        return {"skipped": "the floor client failed: %s" % out.stderr.strip()[-300:]}
+    return json.loads(out.stdout.strip().splitlines()[-1])
 
 
 def _static_path(lab_dir: str) -> str:
@@ -173,6 +217,7 @@ def main() -> None:
     results["max_rps"]["locust"] = locust(path)
     results["fixed_rate"]["launchready"] = generator("rate", path, ca, RATE)
     results["fixed_rate"]["hey"] = hey(url, RATE)
+    results["fixed_rate"]["floor"] = floor(path, ca, RATE)
     ours, wrk_rps = results["max_rps"]["launchready"]["rps"], results["max_rps"]["wrk"]["rps"]
     results["ratio_to_wrk"] = round(ours / wrk_rps, 2) if wrk_rps else None
     locust_rps = results["max_rps"]["locust"].get("rps")
