@@ -44,9 +44,12 @@ lab-up: setup
 lab-down: setup
 	ansible-playbook -i $(LAB_INVENTORY) playbooks/lab.yml -e lab_state=down $(LAB_EXTRA)
 
-# The monitoring run renders the status page (group_vars/monitoring.yml: monitoring_status_page).
+# The audit first, then the load check (launch_load in the lab inventory: 10 s), which adds its
+# section and chart to the same reports/shop.test/report.html (it must not run beside the audit),
+# then monitoring, which renders the status page (group_vars/monitoring.yml: monitoring_status_page).
 demo: lab-up
 	ansible-playbook -i $(LAB_INVENTORY) launchready.ops.audit $(LAB_EXTRA)
+	ansible-playbook -i $(LAB_INVENTORY) launchready.ops.load_check $(LAB_EXTRA)
 	ansible-playbook -i $(LAB_INVENTORY) launchready.ops.monitoring $(LAB_EXTRA)
 	@ansible -i $(LAB_INVENTORY) lab-controller -m ansible.builtin.debug -a 'msg="Status page: {{ monitoring_status_page }}"' $(LAB_EXTRA) \
 		| grep -o "Status page: [^'\"]*"

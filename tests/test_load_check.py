@@ -81,8 +81,11 @@ def test_slow_checkout_fails_p95_on_checkout_only_and_db_queries(demo):
     assert time.monotonic() - started < 30
     p95 = _by(found, "load.p95")
     assert p95["127.0.10.21/api/checkout"].status == "fail", p95["127.0.10.21/api/checkout"].summary
-    assert {t for t, f in p95.items() if f.status != "pass"} == {"127.0.10.21/api/checkout"}, \
+    # Only checkout fails. The chatbot may warn on a loaded machine: its vendor call has a 1 s
+    # budget, so a late answer comes back as the fallback near 1 s (above 800 ms), never near 2 s.
+    assert {t for t, f in p95.items() if f.status == "fail"} == {"127.0.10.21/api/checkout"}, \
         {t: f.summary for t, f in p95.items()}
+    assert {t for t, f in p95.items() if f.status not in ("pass", "warn")} == {"127.0.10.21/api/checkout"}
     queries = _by(found, "load.db_queries")
     assert queries["127.0.10.21/api/checkout"].status in ("warn", "fail"), queries["127.0.10.21/api/checkout"].summary
     assert queries["127.0.10.21/"].status == "pass"

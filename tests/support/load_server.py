@@ -3,8 +3,10 @@
     python -m tests.support.load_server --listen 127.0.10.2:8080 --slow-every 10 --slow-ms 300
     ... --stall-at 1.0 --stall-for 1.0   (every request arriving in that window waits until it ends)
     ... --hang                            (accepts, never answers)
+    ... --keepalive-s 0.2                 (closes a keep-alive connection idle that long)
 
-``GET /_stats`` answers {"requests", "peak_concurrent"} and is never delayed.
+``GET /_stats`` answers {"requests", "peak_concurrent", "connections"} (connections that
+sent a request, /_stats excluded) and is never delayed.
 """
 
 from __future__ import annotations
@@ -17,13 +19,15 @@ from aiohttp import web
 
 
 def make_app(args: argparse.Namespace) -> web.Application:
-    state = {"requests": 0, "concurrent": 0, "peak": 0, "first": None}
+    state = {"requests": 0, "concurrent": 0, "peak": 0, "first": None, "peers": set()}
 
     async def stats(request: web.Request) -> web.Response:
-        return web.json_response({"requests": state["requests"], "peak_concurrent": state["peak"]})
+        return web.json_response({"requests": state["requests"], "peak_concurrent": state["peak"],
+                                  "connections": len(state["peers"])})
 
     async def handle(request: web.Request) -> web.Response:
         state["requests"] += 1
+        state["peers"].add(request.transport.get_extra_info("peername") if request.transport else None)
         number = state["requests"]
         now = time.monotonic()
         if state["first"] is None:
@@ -60,9 +64,11 @@ def main() -> None:
     parser.add_argument("--stall-at", type=float, default=0)
     parser.add_argument("--stall-for", type=float, default=0)
     parser.add_argument("--hang", action="store_true")
+    parser.add_argument("--keepalive-s", type=float, default=75.0)
     args = parser.parse_args()
     host, port = args.listen.rsplit(":", 1)
-    web.run_app(make_app(args), host=host, port=int(port), access_log=None, print=None)
+    web.run_app(make_app(args), host=host, port=int(port), access_log=None, print=None,
+               keepalive_timeout=args.keepalive_s)
 
 
 if __name__ == "__main__":
