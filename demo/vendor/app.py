@@ -96,8 +96,8 @@ def answer_from_prompt(prompt: str) -> str:
             if order is None:
                 out.append("I can't find order %s on your account." % order_id)
             else:
-                out.append("Order %s (%s) is %s, total $%s." % (order_id, order["email"], order["status"],
-                                                             order["total"]))
+                out.append("Order %s (%s) is %s, total $%s."
+                           % (order_id, order["email"], order["status"], order["total"]))
         return " ".join(out)
     if not customers:
         return "Please sign in so I can help with your orders."

@@ -18,14 +18,14 @@ import re
 import time
 import uuid
 
-import requests
+from ansible_collections.launchready.ops.plugins.module_utils import api_session
 
 INTEGRATIONS = {"email": "email", "slack_webhook_url": "slack"}
 _COUNTER = re.compile(r'^alertmanager_notifications(_failed)?_total\{integration="([a-z]+)"\} ([0-9.e+]+)$', re.M)
 
 
-def _counters(base: str, timeout: float) -> dict:
-    text = requests.get(base + "/metrics", timeout=timeout).text
+def _counters(http, base: str, timeout: float) -> dict:
+    text = http.get(base + "/metrics", timeout=timeout).text
     out: dict = {}
     for failed, integration, value in _COUNTER.findall(text):
         out[(integration, bool(failed))] = float(value)
@@ -36,19 +36,20 @@ def send_and_wait(base: str, routes_by_owner: dict, deadline: float = 60.0, time
                   site: str = "") -> list:
     """[{owner, integration, delivered, seconds, error}] for every (owner, route)."""
     base = base.rstrip("/")
+    http = api_session.session()
     results = []
     for owner, keys in routes_by_owner.items():
         wanted = [INTEGRATIONS[k] for k in keys if k in INTEGRATIONS]
         try:
-            before = _counters(base, timeout)
+            before = _counters(http, base, timeout)
             now = dt.datetime.now(dt.timezone.utc)
             alert = {"labels": {"alertname": "LaunchreadyTestAlert", "owner": owner, "severity": "info",
                                 "site": site or "test", "test_id": uuid.uuid4().hex[:12]},
                      "annotations": {"summary": "launchready.ops alert_test: a test of the %s route" % owner},
                      "startsAt": now.isoformat(), "endsAt": (now + dt.timedelta(minutes=5)).isoformat()}
             start = time.monotonic()
-            requests.post(base + "/api/v2/alerts", json=[alert], timeout=timeout).raise_for_status()
-        except requests.RequestException as exc:
+            http.post(base + "/api/v2/alerts", json=[alert], timeout=timeout).raise_for_status()
+        except api_session.RequestException as exc:
             results += [{"owner": owner, "integration": i, "delivered": False, "error": str(exc)} for i in wanted]
             continue
         pending = set(wanted)
@@ -56,8 +57,8 @@ def send_and_wait(base: str, routes_by_owner: dict, deadline: float = 60.0, time
         while pending and time.monotonic() - start < deadline:
             time.sleep(0.2)
             try:
-                now_counts = _counters(base, timeout)
-            except requests.RequestException:
+                now_counts = _counters(http, base, timeout)
+            except api_session.RequestException:
                 continue
             for integration in list(pending):
                 sent = now_counts.get((integration, False), 0) - before.get((integration, False), 0)

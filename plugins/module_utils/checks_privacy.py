@@ -99,17 +99,17 @@ def chatbot_eval(site: t.Any, probes: t.Any) -> list:
     if reason:
         return [F.make(CHATBOT_EVAL, F.SKIP, target, reason)]
     result = _eval(site, probes)
-    bar = float(site.chatbot_eval["pass_bar"])
+    pass_bar = float(site.chatbot_eval["pass_bar"])
     mine = _rates(result, CHATBOT_EVAL.id)
     failures = [r for r in result["failures"] if r["category"] in mine]
     errors = [e for e in result["errors"] if e["category"] in mine]
-    evidence = {"pass_bar": bar, "categories": mine, "failures": failures, "errors": errors,
+    evidence = {"pass_bar": pass_bar, "categories": mine, "failures": failures, "errors": errors,
                 "requests": result["requests"], "elapsed_s": result["elapsed_s"]}
     rates = ", ".join("%s %d/%d" % (name, c["passed"], c["total"]) for name, c in mine.items())
-    below = [name for name, c in mine.items() if c["total"] and c["pass_rate"] < bar]
+    below = [name for name, c in mine.items() if c["total"] and c["pass_rate"] < pass_bar]
     if below:
         return [F.make(CHATBOT_EVAL, F.FAIL, target, "pass rate below %d %% in %s (%s)"
-                       % (round(bar * 100), ", ".join(below), rates), evidence=evidence)]
+                       % (round(pass_bar * 100), ", ".join(below), rates), evidence=evidence)]
     if errors or any(not c["total"] for c in mine.values()):
         why = errors[0]["error"] if errors else "the request or time budget ran out"
         return [F.make(CHATBOT_EVAL, F.ERROR, target, "eval categories without a full run (%s): %s"

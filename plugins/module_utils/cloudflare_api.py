@@ -114,7 +114,7 @@ def trust_context(verify: t.Any, extra_ca: str | None = None) -> ssl.SSLContext 
 
 
 if HAS_REQUESTS:
-    class _TrustAdapter(requests.adapters.HTTPAdapter):
+    class TrustAdapter(requests.adapters.HTTPAdapter):
         """HTTPS verified against one SSLContext: requests never adds certifi or an environment bundle."""
 
         def __init__(self, context: ssl.SSLContext) -> None:
@@ -166,7 +166,7 @@ class CloudflareClient:
         self.session = session or requests.Session()
         self.session.trust_env = False  # no proxy, CA bundle or .netrc credentials from the environment
         if context is not None:
-            self.session.mount("https://", _TrustAdapter(context))
+            self.session.mount("https://", TrustAdapter(context))
         self.session.headers.update({"Authorization": "Bearer %s" % token, "Accept": "application/json"})
         self.calls = 0
 

@@ -482,8 +482,9 @@ class Root:
             if os.path.commonpath([real_release, real_parent]) != real_release:
                 raise ReleaseError(
                     "shared path %r (%s): its parent %s resolves to %s, outside the release %s (a symlink in "
-                    "the repository); refusing to link it" % (rel, "shared_dirs" if is_dir else "shared_files",
-                                                             os.path.relpath(parent, release), real_parent, release))
+                    "the repository); refusing to link it"
+                    % (rel, "shared_dirs" if is_dir else "shared_files", os.path.relpath(parent, release),
+                       real_parent, release))
         changed = []
         for rel, is_dir in paths:
             source = os.path.join(self.shared_dir, rel)

@@ -17,7 +17,7 @@ import json
 import time
 import typing as t
 
-import requests
+from ansible_collections.launchready.ops.plugins.module_utils import api_session
 
 W, H, PAD = 640, 180, 36
 
@@ -30,13 +30,14 @@ class Prom:
     def __init__(self, base: str, timeout: float, deadline: float) -> None:
         self.base = base.rstrip("/")
         self.timeout = timeout
+        self.http = api_session.session()
         self.end_by = time.monotonic() + deadline
 
     def _get(self, path: str, params: dict) -> t.Any:
         left = self.end_by - time.monotonic()
         if left <= 0:
             raise StatusPageError("the status page ran out of its deadline asking Prometheus")
-        resp = requests.get(self.base + path, params=params, timeout=min(self.timeout, left))
+        resp = self.http.get(self.base + path, params=params, timeout=min(self.timeout, left))
         resp.raise_for_status()
         body = resp.json()
         if body.get("status") != "success":
@@ -185,7 +186,8 @@ Last deploy: <b id="last-deploy">%(last)s</b>.</p>
 <section id="panel-availability"><h2>Probes succeeding</h2>%(up)s</section>
 <section id="panel-errors"><h2>Error rate (5xx share)</h2>%(errors)s</section>
 <section id="panel-latency"><h2>p95 latency per route</h2>%(p95)s</section>
-<section id="panel-alerts"><h2>Firing alerts</h2><ul>%(alerts)s</ul></section>
+<section id="panel-alerts"><h2>Firing alerts</h2>
+<ul>%(alerts)s</ul></section>
 <section id="panel-deploys"><h2>Recent deploys</h2><table><tr><th>when</th><th>release</th><th>commit</th><th>who</th><th>state</th></tr>%(deploys)s</table></section>
 </body></html>
 """ % {"site": e(data["site"]), "generated": e(generated), "release": e(release),

@@ -90,7 +90,7 @@ class UptimeRobotClient:
         self.session = session or requests.Session()
         self.session.trust_env = False  # no proxy, CA bundle or .netrc credentials from the environment
         if context is not None:
-            self.session.mount("https://", _hardened._TrustAdapter(context))
+            self.session.mount("https://", _hardened.TrustAdapter(context))
         self.session.headers.update({"Accept": "application/json", "Cache-Control": "no-cache"})
         self._key = api_key
         self.calls: list = []  # method names, in order: what a run asked

@@ -190,7 +190,7 @@ def main() -> None:
     environments = {}
     try:
         for name, path in p["env_files"].items():
-            environments[name] = G.read_env_file(os.path.expanduser(str(path)))
+            environments[name] = G.read_env_file(str(path))
         for name, values in p["env_values"].items():
             if not isinstance(values, dict):
                 module.fail_json(msg="env_values.%s must be a mapping of variable name to value" % name)

@@ -349,7 +349,7 @@ def _queries(plan: Plan, run: dict, scraper: _Scraper | None) -> dict:
                 % (plan.metrics_url, plan.query_metric)}
     for when, text in scraper.samples:
         queries, process = _parse_metrics(text, plan.query_metric)
-        requests, _ = _parse_metrics(text, plan.requests_metric)
+        requests, _process = _parse_metrics(text, plan.requests_metric)
         prev = last_by_process.get(process)
         last_by_process[process] = (queries, requests)
         if prev is None:

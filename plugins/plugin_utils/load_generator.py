@@ -35,7 +35,12 @@ import time
 import typing as t
 import urllib.parse
 
-from hdrh.histogram import HdrHistogram
+try:
+    from hdrh.histogram import HdrHistogram
+    HAS_HDRH = True
+except ImportError:  # the load check reports it: "pip install hdrhistogram" on the controller
+    HdrHistogram = t.Any
+    HAS_HDRH = False
 
 USER_AGENT = "launchready.ops/0.1 (+load check)"
 MAX_HEADER_BYTES = 64 * 1024
@@ -104,6 +109,9 @@ class Caps:
 
 
 def _histogram() -> HdrHistogram:
+    if not HAS_HDRH:
+        raise RuntimeError("the load check needs the Python package hdrhistogram on the controller "
+                           "(pip install hdrhistogram)")
     return HdrHistogram(LOWEST_US, HIGHEST_US, DIGITS)
 
 
@@ -406,7 +414,7 @@ async def _exchange(conn: Connection, step: Step, path: str, cookies: dict, resu
     result.first_byte = time.monotonic() - t0
     text = head.decode("latin-1").split("\r\n")
     try:
-        _version, code, *_ = text[0].split(" ", 2)
+        _version, code, *_reason = text[0].split(" ", 2)
         result.status = int(code)
     except ValueError:
         raise _Failed(PROTOCOL, "not an HTTP status line: %r" % text[0][:80]) from None
@@ -777,7 +785,7 @@ def run_closed(endpoint: Endpoint, journeys: t.Sequence[t.Sequence[Step]], caps:
 def burst(endpoint: Endpoint, step: Step, count: int, timeout: float) -> list:
     """``count`` copies of ``step`` sent at once, each on its own connection; their Results."""
     async def main() -> list:
-        conns = [Connection(endpoint) for _ in range(count)]
+        conns = [Connection(endpoint) for _n in range(count)]
         try:
             now = time.monotonic()
             return list(await asyncio.gather(*(request(c, step, {}, now, timeout) for c in conns)))

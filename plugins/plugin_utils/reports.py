@@ -301,9 +301,9 @@ def summary_lines(report: dict, limit: int = 10) -> list:
     risks = risks_of(report)
     for r in risks[:limit]:
         blocks = _blocks_sentence(items, r)
-        lines.append("%2d. [%s/%s] %s %s: %s%s" % (r["rank"], r["impact"], r["status"], r["check"],
-                                                  ", ".join(r["targets"]), r["summary"],
-                                                  " (%s)" % blocks if blocks else ""))
+        lines.append("%2d. [%s/%s] %s %s: %s%s"
+                     % (r["rank"], r["impact"], r["status"], r["check"], ", ".join(r["targets"]), r["summary"],
+                        " (%s)" % blocks if blocks else ""))
     if len(risks) > limit:
         lines.append("    ... and %d more in the report" % (len(risks) - limit))
     return lines

@@ -25,7 +25,7 @@ HEX = "0123456789abcdef"
 
 
 def rand(alphabet: str, n: int, rng: random.Random) -> str:
-    return "".join(rng.choice(alphabet) for _ in range(n))
+    return "".join(rng.choice(alphabet) for _n in range(n))
 
 
 def values(rng: random.Random) -> dict:
@@ -67,8 +67,8 @@ def minified(rng: random.Random, size: int, secret_js: str = "") -> str:
     parts, total = [], 0
     while total < size:
         name = rand(string.ascii_lowercase, 2, rng)
-        chunk = 'function %s(e,t){return e.call(t,"%s")}var %s=%s(1,2);' % (name, rand(ALNUM, 12, rng), name.upper(),
-                                                                          name)
+        chunk = ('function %s(e,t){return e.call(t,"%s")}var %s=%s(1,2);'
+                 % (name, rand(ALNUM, 12, rng), name.upper(), name))
         parts.append(chunk)
         total += len(chunk)
     middle = len(parts) // 2

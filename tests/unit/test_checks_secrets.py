@@ -62,7 +62,7 @@ def served_stack():
         servers.append("server { listen %s:443 ssl; server_name %s; ssl_certificate %s; ssl_certificate_key %s;"
                        " root %s; location / { try_files $uri %s; } }" % (address, name, crt, key, root, fallback))
     knot = KnotServer([DNS], {"sec.test": zone("sec.test", "\n".join(
-        "%s A %s" % (n.split(".")[0], a) for n, a in HOSTS.items()))}).start()
+        "%s A %s" % (n.split(".", maxsplit=1)[0], a) for n, a in HOSTS.items()))}).start()
     nginx = None
     try:
         nginx = NginxServer("\n".join(servers), [(a, 443) for a in HOSTS.values()]).start()

@@ -175,5 +175,3 @@ def test_waiting_for_a_slot_is_not_charged_to_the_probe(slot_dir):
         server.stop()
     assert time.monotonic() - started >= 1.4
     assert resp.ok and resp.status == 200 and resp.elapsed_ms < 1000
-
-

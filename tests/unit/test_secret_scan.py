@@ -197,7 +197,7 @@ def test_env_files_of_every_format_are_read(tmp_path):
 # --- the command line ------------------------------------------------------------------------------
 
 def _cli(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "ansible_collections.launchready.ops.plugins.module_utils.secret_gate",
+    return subprocess.run([sys.executable, "-m", "ansible_collections.launchready.ops.plugins.plugin_utils.secret_gate_cli",
                            *args], capture_output=True, text=True, env=ansible_run.env(), timeout=120, check=False)
 
 

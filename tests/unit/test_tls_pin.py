@@ -110,7 +110,7 @@ def test_another_leaf_is_refused_before_the_request_is_sent(tls_server):
     assert "certificate pin mismatch" in resp.error and pin in resp.error and other in resp.error
     assert NAME in resp.error and IP in resp.error
     # The server saw the handshake and then nothing: no request line, no Host, no cookie left the client.
-    for _ in range(30):
+    for _n in range(30):
         if len(server.received) > before:
             break
         threading.Event().wait(0.1)
