@@ -51,6 +51,7 @@ except ImportError:  # pragma: no cover - reported in the findings
 from ansible_collections.launchready.ops.plugins.module_utils import dns_query as Q
 from ansible_collections.launchready.ops.plugins.module_utils import findings as F
 from ansible_collections.launchready.ops.plugins.module_utils import spf
+from ansible_collections.launchready.ops.plugins.module_utils import verdicts as V
 from ansible_collections.launchready.ops.plugins.module_utils.check_registry import check
 
 STAGE = "email"
@@ -561,9 +562,7 @@ def _dkim_state(site: t.Any, probes: t.Any, entry: str) -> dict:
         state["proof"] = {"status": F.SKIP, "summary": "the signing proof was not run (launch_dkim_private_keys has "
                                                        "no key for %s)" % entry}
     state["problems"] = [text for _status, text in problems]
-    rank = [F.PASS, F.WARN, F.ERROR, F.FAIL]
-    worst = max([F.PASS] + [status for status, _text in problems], key=rank.index)
-    state["status"] = worst
+    state["status"] = V.worst_status((status for status, _text in problems), default=F.PASS)
     what = "%s %d-bit key %s" % (info["kind"] or "unreadable", info["bits"] or 0, info["fingerprint"] or "")
     if problems:
         state["summary"] = "; ".join(text for _status, text in problems)

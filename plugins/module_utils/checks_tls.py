@@ -33,6 +33,7 @@ import typing as t
 
 from ansible_collections.launchready.ops.plugins.module_utils import dns_query, http_probe, tls_pin, tls_probe
 from ansible_collections.launchready.ops.plugins.module_utils import findings as F
+from ansible_collections.launchready.ops.plugins.module_utils import verdicts as V
 from ansible_collections.launchready.ops.plugins.module_utils.check_registry import check
 
 try:
@@ -60,8 +61,6 @@ _V_HOSTNAME_MISMATCH = 62
 _V_EE_KEY_TOO_SMALL = 66
 _V_CA_KEY_TOO_SMALL = 67
 _V_CA_MD_TOO_WEAK = 68
-
-_WORST_FIRST = (F.FAIL, F.ERROR, F.WARN, F.PASS, F.SKIP)
 
 
 class _Verdict(t.NamedTuple):
@@ -170,7 +169,7 @@ def _per_host(spec: F.CheckSpec, site: t.Any, probes: t.Any,
     out = []
     for host in hosts:
         items = by_host[host]
-        address, worst = min(items, key=lambda item: _WORST_FIRST.index(item[1].status))
+        _address, worst = V.worst(items, status=lambda item: item[1].status)
         evidence = dict(worst.evidence)
         summary = worst.summary
         if len(items) > 1:
@@ -178,11 +177,7 @@ def _per_host(spec: F.CheckSpec, site: t.Any, probes: t.Any,
             leaves = {a: v.evidence["leaf_sha256"] for a, v in items if v.evidence.get("leaf_sha256")}
             if leaves:
                 evidence["leaf_sha256_by_address"] = leaves
-            same = sum(1 for item in items if item[1].status == worst.status)
-            if same == len(items):
-                summary += " (%s at all %d addresses)" % (worst.status, len(items))
-            else:
-                summary += " (%s at %d of %d addresses)" % (worst.status, same, len(items))
+            summary += V.address_count(worst.status, [v.status for _a, v in items])
         if skipped.get(host):
             evidence["addresses_skipped"] = skipped[host]
         out.append(F.make(spec, worst.status, host, summary, evidence, worst.fix))

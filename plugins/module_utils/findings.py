@@ -97,9 +97,6 @@ def make(spec: CheckSpec, status: str, target: str, summary: str,
                    target=target, summary=summary, evidence=evidence or {}, fix=fix)
 
 
-_STATUS_RANK = {FAIL: 0, ERROR: 1, WARN: 2, PASS: 3, SKIP: 4}
-
-
 def risk_order(impact: str, stage: str, check: str) -> tuple:
     """The ranking key of checks.md: impact, then stage, then id.
 
@@ -110,7 +107,9 @@ def risk_order(impact: str, stage: str, check: str) -> tuple:
 
 
 def _rank_key(finding: Finding) -> tuple:
-    return risk_order(finding.impact, finding.stage, finding.check) + (_STATUS_RANK[finding.status], finding.target)
+    # Imported here: verdicts builds on this module, and owns the one status order.
+    from ansible_collections.launchready.ops.plugins.module_utils.verdicts import SEVERITY
+    return risk_order(finding.impact, finding.stage, finding.check) + (SEVERITY[finding.status], finding.target)
 
 
 def risk_list(findings: t.Iterable[Finding]) -> list[Finding]:
