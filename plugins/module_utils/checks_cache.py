@@ -18,7 +18,6 @@ each path, why it must never be cached (``NEVER_CACHE_WHY``).
 
 from __future__ import annotations
 
-import concurrent.futures
 import typing as t
 import urllib.parse
 
@@ -26,8 +25,12 @@ from ansible_collections.launchready.ops.plugins.module_utils import edge_probe 
 from ansible_collections.launchready.ops.plugins.module_utils import findings as F
 from ansible_collections.launchready.ops.plugins.module_utils import http_cache_rules as R
 from ansible_collections.launchready.ops.plugins.module_utils import http_probe as P
+from ansible_collections.launchready.ops.plugins.module_utils import parallel
 from ansible_collections.launchready.ops.plugins.module_utils.check_registry import check
 from ansible_collections.launchready.ops.plugins.module_utils.verdicts import Verdicts
+
+# Paths x addresses fetched twice each at once (the budget in probe_budget.py caps the sockets).
+WORKERS = 8
 
 # Why each kind of path must never be cached: the note in the report and the handover.
 NEVER_CACHE_WHY = (
@@ -76,8 +79,7 @@ def _pairs(site, probes, paths: list) -> tuple:
     out: dict = {path: [] for path in paths}
     if not jobs:
         return out, ""
-    with concurrent.futures.ThreadPoolExecutor(max_workers=min(8, len(jobs))) as pool:
-        results = list(pool.map(lambda job: E.fetch_twice(site, probes, E.url_for(site, job[0]), job[1]), jobs))
+    results = parallel.each(lambda job: E.fetch_twice(site, probes, E.url_for(site, job[0]), job[1]), jobs, WORKERS)
     for (path, addr), (first, second) in zip(jobs, results, strict=True):
         out[path].append((addr, first, second))
     return out, ""
@@ -94,8 +96,7 @@ def _asset_pairs(site, probes, urls: list) -> list:
         return url, addrs[0], first, second
     if not urls:
         return []
-    with concurrent.futures.ThreadPoolExecutor(max_workers=min(8, len(urls))) as pool:
-        return list(pool.map(one, urls))
+    return parallel.each(one, urls, WORKERS)
 
 
 # --- cache.never_cache -----------------------------------------------------------------------------

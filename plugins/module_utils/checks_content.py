@@ -25,12 +25,17 @@ Pages: the canonical homepage and every configured route that answers 200 with H
 from __future__ import annotations
 
 import base64
-import concurrent.futures
 import hashlib
 import time
 import urllib.parse
 
-from ansible_collections.launchready.ops.plugins.module_utils import chromium_probe, probe_budget, tls_pin, tls_probe
+from ansible_collections.launchready.ops.plugins.module_utils import (
+    chromium_probe,
+    parallel,
+    probe_budget,
+    tls_pin,
+    tls_probe,
+)
 from ansible_collections.launchready.ops.plugins.module_utils import edge_probe as E
 from ansible_collections.launchready.ops.plugins.module_utils import findings as F
 from ansible_collections.launchready.ops.plugins.module_utils import http_probe as P
@@ -145,9 +150,8 @@ def mixed(site, probes) -> list:
         rules, pins, problem = _browser_setup(site, probes)
         budget = site.browser_timeout or max(15.0, 3 * site.timeout)
         slots = probe_budget.for_site(site)
-        with concurrent.futures.ThreadPoolExecutor(max_workers=min(BROWSER_WORKERS, len(found))) as pool:
-            results = list(pool.map(lambda page: chromium_probe.load_page(binary, page.url, rules, pins, budget,
-                                                                          slots=slots), found))
+        results = parallel.each(lambda page: chromium_probe.load_page(binary, page.url, rules, pins, budget,
+                                                                     slots=slots), found, BROWSER_WORKERS)
     else:
         results = [parse_page(site, probes, page) for page in found]
     how = "headless Chromium" if binary else "HTML/CSS parse (%s)" % why_not

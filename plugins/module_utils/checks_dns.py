@@ -18,7 +18,6 @@ concurrently: a healthy site takes milliseconds, a hanging resolver about one
 
 from __future__ import annotations
 
-import concurrent.futures
 import ipaddress
 import socket
 import typing as t
@@ -32,28 +31,16 @@ except ImportError:  # pragma: no cover - dns_query reports the missing library
 
 from ansible_collections.launchready.ops.plugins.module_utils import dns_query as Q
 from ansible_collections.launchready.ops.plugins.module_utils import findings as F
+from ansible_collections.launchready.ops.plugins.module_utils import parallel
 from ansible_collections.launchready.ops.plugins.module_utils.check_registry import check
 from ansible_collections.launchready.ops.plugins.module_utils.site import Resolver
 
 STAGE = "audit"
+# Per-host and per-server questions at once: a DNS question is one small datagram.
+WORKERS = 32
 
 
 # ---------------------------------------------------------------- helpers
-
-def _each(fn: t.Callable, items: t.Iterable) -> list:
-    """``[fn(x) for x in items]``, run concurrently, results in input order."""
-    items = list(items)
-    if len(items) <= 1:
-        return [fn(x) for x in items]
-    with concurrent.futures.ThreadPoolExecutor(max_workers=min(32, len(items))) as pool:
-        return list(pool.map(fn, items))
-
-
-def _each_by(fn: t.Callable, keys: t.Sequence) -> dict:
-    """``{k: fn(k)}``, run concurrently."""
-    values = _each(fn, keys)
-    return {k: values[i] for i, k in enumerate(keys)}
-
 
 def _servers(site: t.Any) -> list:
     return Q.servers_for(site.resolvers)
@@ -66,7 +53,7 @@ def _resolve(site: t.Any, probes: t.Any, name: str) -> dict:
 def _ask_all(site: t.Any, probes: t.Any, name: str, rdtype: str) -> list:
     """``name``/``rdtype`` at every configured resolver, concurrently, once per run."""
     def ask() -> list:
-        return _each(lambda server: Q.query(name, rdtype, server, site.timeout), _servers(site))
+        return parallel.each(lambda server: Q.query(name, rdtype, server, site.timeout), _servers(site), WORKERS)
     return probes.memo(("dns_query", name, rdtype), ask)
 
 
@@ -174,7 +161,7 @@ def check_resolves(site: t.Any, probes: t.Any) -> list:
                       "%s resolves to %s at every resolver asked (%d)."
                       % (host, _words(res["addresses"]), len(per_server)), evidence=evidence)
 
-    return _each(one, _hosts(site))
+    return parallel.each(one, _hosts(site), WORKERS)
 
 
 # ---------------------------------------------------------------- dns.expected_origin
@@ -240,7 +227,7 @@ def check_expected_origin(site: t.Any, probes: t.Any) -> list:
                       "%s points only at your expected addresses (%s)." % (host, _words(resolved)),
                       evidence=evidence)
 
-    return _each(one, hosts)
+    return parallel.each(one, hosts, WORKERS)
 
 
 # ---------------------------------------------------------------- dns.resolvers_agree
@@ -284,7 +271,7 @@ def check_resolvers_agree(site: t.Any, probes: t.Any) -> list:
         return F.make(RESOLVERS_AGREE, F.PASS, host,
                       "All %d resolvers give the same answer for %s." % (len(views), host), evidence=evidence)
 
-    return _each(one, _hosts(site))
+    return parallel.each(one, _hosts(site), WORKERS)
 
 
 # ---------------------------------------------------------------- dns.dangling_cname
@@ -330,7 +317,7 @@ def check_dangling_cname(site: t.Any, probes: t.Any) -> list:
                       "%s is an alias of %s, which resolves." % (host, _words(" -> ".join(c) for c in chains)),
                       evidence=evidence)
 
-    return _each(one, _hosts(site))
+    return parallel.each(one, _hosts(site), WORKERS)
 
 
 # ---------------------------------------------------------------- dns.nameservers
@@ -389,7 +376,7 @@ def check_nameservers(site: t.Any, probes: t.Any) -> list:
         return none
     target = site.domain
     candidates = _parents(site.domain)
-    asked = _each_by(lambda n: _ask_all(site, probes, n, "NS"), candidates)
+    asked = parallel.each_by(lambda n: _ask_all(site, probes, n, "NS"), candidates, WORKERS)
     zone, evidence = site.domain, {"ns_answers": {}}
     for name in candidates:
         evidence["ns_answers"][name] = [a.to_dict() for a in asked[name]]
@@ -403,7 +390,7 @@ def check_nameservers(site: t.Any, probes: t.Any) -> list:
                     for r in a.records})
     evidence.update({"zone": zone, "nameservers": names})
 
-    resolved = _each_by(lambda n: _resolve(site, probes, n), names)
+    resolved = parallel.each_by(lambda n: _resolve(site, probes, n), names, WORKERS)
     evidence["ns_address_answers"] = {n: [a.to_dict() for a in res["answers"]] for n, res in resolved.items()}
     lame, unknown, targets = [], [], []
     for name, res in resolved.items():
@@ -429,7 +416,7 @@ def check_nameservers(site: t.Any, probes: t.Any) -> list:
             row["lame"] = answer.detail or answer.status
         return row
 
-    rows = _each(soa, targets)
+    rows = parallel.each(soa, targets, WORKERS)
     evidence["soa"] = rows
     lame += ["%s at %s: %s" % (r["nameserver"], r["address"], r["lame"]) for r in rows if "lame" in r]
     for name in names:
@@ -510,7 +497,7 @@ def check_caa(site: t.Any, probes: t.Any) -> list:
 
     def one(host: str) -> F.Finding:
         names = _parents(host)
-        per_name = _each_by(lambda n: _ask_all(site, probes, n, "CAA"), names)
+        per_name = parallel.each_by(lambda n: _ask_all(site, probes, n, "CAA"), names, WORKERS)
         evidence: dict = {"names_checked": names, "issuers_in_use": in_use,
                           "answers": {n: [a.to_dict() for a in ans] for n, ans in per_name.items()}}
         found_at, records = None, []
@@ -571,4 +558,4 @@ def check_caa(site: t.Any, probes: t.Any) -> list:
         return F.make(CAA, F.PASS, host,
                       "The CAA record at %s allows your CA (%s)." % (where, _words(in_use)), evidence=evidence)
 
-    return _each(one, _hosts(site))
+    return parallel.each(one, _hosts(site), WORKERS)

@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import concurrent.futures
 import email.utils
 import hashlib
 import ipaddress
@@ -50,11 +49,13 @@ except ImportError:  # pragma: no cover - reported in the findings
 
 from ansible_collections.launchready.ops.plugins.module_utils import dns_query as Q
 from ansible_collections.launchready.ops.plugins.module_utils import findings as F
-from ansible_collections.launchready.ops.plugins.module_utils import spf
+from ansible_collections.launchready.ops.plugins.module_utils import parallel, spf
 from ansible_collections.launchready.ops.plugins.module_utils import verdicts as V
 from ansible_collections.launchready.ops.plugins.module_utils.check_registry import check
 
 STAGE = "email"
+# Per-sender, per-selector and per-name work at once (the SPF walk behind a sender is longer).
+WORKERS = 16
 
 # RFC 6376 3.3.3 asks for at least 1024 bits; RFC 8301 3.2 for 2048 and says
 # verifiers must not accept fewer than 1024.
@@ -63,21 +64,6 @@ DKIM_GOOD_BITS = 2048
 
 
 # ---------------------------------------------------------------- helpers
-
-def _each(fn: t.Callable, items: t.Iterable) -> list:
-    """``[fn(x) for x in items]``, run concurrently, results in input order."""
-    items = list(items)
-    if len(items) <= 1:
-        return [fn(x) for x in items]
-    with concurrent.futures.ThreadPoolExecutor(max_workers=min(16, len(items))) as pool:
-        return list(pool.map(fn, items))
-
-
-def _each_by(fn: t.Callable, keys: t.Sequence) -> dict:
-    """``{k: fn(k)}``, run concurrently, in the order of ``keys``."""
-    values = _each(fn, keys)
-    return {k: values[i] for i, k in enumerate(keys)}
-
 
 def _words(items: t.Iterable) -> str:
     items = list(items)
@@ -234,7 +220,7 @@ def _spf_results(site: t.Any, probes: t.Any) -> dict:
         def one(ip: str) -> spf.SpfResult:
             return spf.check_host(ip, domain, "postmaster@%s" % domain, resolver=_dns(site, probes),
                                   timeout=site.timeout)
-        return _each_by(one, list(site.mail_senders))
+        return parallel.each_by(one, list(site.mail_senders), WORKERS)
     return probes.memo(("spf_senders", domain, tuple(site.mail_senders)), run)
 
 
@@ -509,7 +495,7 @@ def signing_proof(site: t.Any, probes: t.Any, selector: str, domain: str, key_pa
 def _dkim_states(site: t.Any, probes: t.Any) -> dict:
     """{entry: state} for every launch_dkim_selectors entry, once per run (shared with email.alignment)."""
     def run() -> dict:
-        return _each_by(lambda entry: _dkim_state(site, probes, entry), list(site.dkim_selectors))
+        return parallel.each_by(lambda entry: _dkim_state(site, probes, entry), list(site.dkim_selectors), WORKERS)
     return probes.memo(("dkim_states", tuple(site.dkim_selectors)), run)
 
 
@@ -732,7 +718,7 @@ def _report_authorisation(site: t.Any, probes: t.Any, policy_domain: str, addres
             return "error: %s" % answer.detail
         return "authorised" if any(is_dmarc_record(text) for text in texts) else "unauthorised"
     unique = sorted(set(addresses))
-    return _each_by(one, unique)
+    return parallel.each_by(one, unique, WORKERS)
 
 
 @check(DMARC)
@@ -943,7 +929,7 @@ def check_mx(site: t.Any, probes: t.Any) -> list:
         except ValueError:
             pass
     names = [h for h in hosts if h and h not in literal]
-    resolved = _each_by(lambda h: Q.resolve_cached(site, probes, h), names)
+    resolved = parallel.each_by(lambda h: Q.resolve_cached(site, probes, h), names, WORKERS)
     evidence["exchangers"] = {h: r["addresses"] for h, r in resolved.items()}
     dangling = sorted(h for h, r in resolved.items() if not r["addresses"] and not r["errors"])
     if literal or dangling:

@@ -26,12 +26,11 @@ Impacts (checks.md impact table):
 
 from __future__ import annotations
 
-import concurrent.futures
 import datetime as dt
 import ssl
 import typing as t
 
-from ansible_collections.launchready.ops.plugins.module_utils import dns_query, http_probe, tls_pin, tls_probe
+from ansible_collections.launchready.ops.plugins.module_utils import dns_query, http_probe, parallel, tls_pin, tls_probe
 from ansible_collections.launchready.ops.plugins.module_utils import findings as F
 from ansible_collections.launchready.ops.plugins.module_utils import verdicts as V
 from ansible_collections.launchready.ops.plugins.module_utils.check_registry import check
@@ -47,6 +46,8 @@ EXPIRY_FAIL_DAYS = 14
 EXPIRY_WARN_DAYS = 30
 MIN_RSA_BITS = 2048
 MIN_EC_BITS = 256  # P-256
+# Handshakes per host x address (and per protocol version) at once.
+WORKERS = 16
 STRONG_HASHES = ("sha256", "sha384", "sha512", "sha3-256", "sha3-384", "sha3-512")
 
 # OpenSSL X509_V_ERR_* codes the findings explain in words.
@@ -71,19 +72,6 @@ class _Verdict(t.NamedTuple):
 
 
 # --- shared plumbing -----------------------------------------------------------
-
-def _fan_out(items: list, fn: t.Callable) -> list:
-    """``fn`` over ``items`` concurrently; an exception comes back as the item's value."""
-    def guarded(item):
-        try:
-            return fn(item)
-        except Exception as exc:  # one bad target must not hide the others
-            return exc
-    if len(items) <= 1:
-        return [guarded(i) for i in items]
-    with concurrent.futures.ThreadPoolExecutor(max_workers=min(16, len(items))) as pool:
-        return list(pool.map(guarded, items))
-
 
 def _main_handshake(site: t.Any, probes: t.Any, host: str, address: str) -> tls_probe.TlsResult:
     """The verifying handshake every TLS check reads."""
@@ -140,7 +128,7 @@ def _per_host(spec: F.CheckSpec, site: t.Any, probes: t.Any,
               decide: t.Callable[[str, str], _Verdict]) -> list:
     """Run ``decide(host, address)`` for every host at every address; one finding per host."""
     hosts = list(dict.fromkeys(site.hosts))  # a host listed twice is probed once
-    resolved = _fan_out(hosts, lambda h: dns_query.resolve_cached(site, probes, h))
+    resolved = parallel.each_guarded(lambda h: dns_query.resolve_cached(site, probes, h), hosts, WORKERS)
     pairs = []
     by_host: dict = {h: [] for h in hosts}
     skipped: dict = {}
@@ -159,7 +147,7 @@ def _per_host(spec: F.CheckSpec, site: t.Any, probes: t.Any,
         probed = list(res["addresses"])[:http_probe.MAX_ADDRESSES_PER_NAME]
         skipped[host] = len(res["addresses"]) - len(probed)
         pairs.extend((host, a) for a in probed)
-    verdicts = _fan_out(pairs, lambda pair: decide(*pair))
+    verdicts = parallel.each_guarded(lambda pair: decide(*pair), pairs, WORKERS)
     for (host, address), verdict in zip(pairs, verdicts, strict=True):
         if isinstance(verdict, BaseException):
             verdict = _Verdict(F.ERROR, "the check failed on %s at %s: %s: %s"
@@ -390,7 +378,7 @@ def protocols(site: t.Any, probes: t.Any) -> list:
         if not base.ok and base.error not in tls_probe.REJECTED:
             return _probe_error(host, base, site)  # unreachable: asking version by version would only wait again
         todo = [v for v in _PROBED if not (base.ok and v == base.version)]
-        results = dict(zip(todo, _fan_out(todo, lambda v: probe(host, address, v)), strict=True))
+        results = dict(zip(todo, parallel.each_guarded(lambda v: probe(host, address, v), todo, WORKERS), strict=True))
         outcome, accepted, unknown = {}, [], []
         if base.ok:
             outcome[base.version] = "accepted (negotiated by default)"

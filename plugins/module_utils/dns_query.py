@@ -10,7 +10,6 @@ so a fault ends as ``error`` in a finding and never as a pass.
 
 from __future__ import annotations
 
-import concurrent.futures
 import dataclasses
 import socket
 import time
@@ -30,6 +29,7 @@ try:
 except ImportError:  # pragma: no cover - reported by the plugins
     HAS_DNSPYTHON = False
 
+from ansible_collections.launchready.ops.plugins.module_utils import parallel
 from ansible_collections.launchready.ops.plugins.module_utils.site import Resolver
 
 OK = "ok"
@@ -176,8 +176,7 @@ def resolve_all(name: str, resolvers: t.Sequence[Resolver], timeout: float) -> d
     jobs = [(server, rdtype) for server in servers_for(resolvers) for rdtype in ("A", "AAAA")]
     if not jobs:
         return {"addresses": [], "answers": [], "errors": []}
-    with concurrent.futures.ThreadPoolExecutor(max_workers=len(jobs)) as pool:
-        answers = list(pool.map(lambda job: query(name, job[1], job[0], timeout), jobs))
+    answers = parallel.each(lambda job: query(name, job[1], job[0], timeout), jobs, len(jobs))
     found: set = set()
     for a in answers:
         if a.status == OK:

@@ -20,7 +20,6 @@ Plain Python, stdlib only: no Ansible imports.
 
 from __future__ import annotations
 
-import concurrent.futures
 import dataclasses
 import email.utils
 import errno
@@ -35,12 +34,21 @@ import time
 import typing as t
 import urllib.parse
 
-from ansible_collections.launchready.ops.plugins.module_utils import dns_query, probe_budget, tls_pin, tls_probe
+from ansible_collections.launchready.ops.plugins.module_utils import (
+    dns_query,
+    parallel,
+    probe_budget,
+    tls_pin,
+    tls_probe,
+)
 
 MAX_BODY = 512 * 1024
 MAX_HOPS = 10
 # A name may resolve to thousands of addresses (the audited site's DNS decides): probe a few.
 MAX_ADDRESSES_PER_NAME = 16
+# Redirect walks (scheme x host x address) and host lookups at once.
+WALK_WORKERS = 16
+RESOLVE_WORKERS = 8
 REDIRECT_STATUSES = (301, 302, 303, 307, 308)
 USER_AGENT = "launchready.ops/0.1 (+launch audit)"
 
@@ -612,8 +620,7 @@ def _walk_all(site: t.Any, probes: t.Any, starts: list) -> dict:
         for addr in addrs:
             jobs.append((key, url, addr))
     if jobs:
-        with concurrent.futures.ThreadPoolExecutor(max_workers=min(16, len(jobs))) as pool:
-            chains = list(pool.map(lambda job: follow(site, probes, job[1], address=job[2]), jobs))
+        chains = parallel.each(lambda job: follow(site, probes, job[1], address=job[2]), jobs, WALK_WORKERS)
         for (key, url, _addr), chain in zip(jobs, chains, strict=True):
             chain.addresses_skipped = skipped_addresses(site, probes, urllib.parse.urlsplit(url).hostname or "")
             out[key].append(chain)
@@ -623,8 +630,7 @@ def _walk_all(site: t.Any, probes: t.Any, starts: list) -> dict:
 def _resolve_hosts(site: t.Any, probes: t.Any, hosts: t.Iterable[str]) -> None:
     # Ask for every host at once so a hanging resolver costs one timeout, not one per host.
     hosts = list(dict.fromkeys(hosts))
-    with concurrent.futures.ThreadPoolExecutor(max_workers=max(1, min(8, len(hosts)))) as pool:
-        list(pool.map(lambda h: resolve_host(site, probes, h), hosts))
+    parallel.each(lambda h: resolve_host(site, probes, h), hosts, RESOLVE_WORKERS)
 
 
 def variants(site: t.Any, probes: t.Any) -> dict:
