@@ -19,7 +19,6 @@ concurrently: a healthy site takes milliseconds, a hanging resolver about one
 from __future__ import annotations
 
 import ipaddress
-import socket
 import typing as t
 
 try:
@@ -336,21 +335,6 @@ def _nameserver_endpoint(site: t.Any, address: str) -> Resolver:
     return Resolver(address, 53)
 
 
-def _routable(address: str) -> bool:
-    """Whether this machine has a route to ``address`` (no packet is sent).
-
-    An IPv4-only controller cannot ask a nameserver's IPv6 address; that says
-    nothing about the nameserver, so such an address is noted, not judged.
-    """
-    family = socket.AF_INET6 if ":" in address else socket.AF_INET
-    try:
-        with socket.socket(family, socket.SOCK_DGRAM) as sock:
-            sock.connect((address, 53))
-        return True
-    except OSError:
-        return False
-
-
 def _serial(soa_text: str) -> int | None:
     try:
         return int(soa_text.split()[2])
@@ -403,7 +387,7 @@ def check_nameservers(site: t.Any, probes: t.Any) -> list:
     def soa(target: tuple) -> dict:
         name, addr = target
         endpoint = _nameserver_endpoint(site, addr)
-        if not _routable(addr):
+        if not Q.routable(addr):
             return {"nameserver": name, "address": str(endpoint), "checked": False,
                     "reason": "no route from this machine to %s" % addr}
         answer = Q.query(zone, "SOA", endpoint, site.timeout)

@@ -150,6 +150,21 @@ def query(name: str, rdtype: str, server: Resolver, timeout: float) -> Answer:
     return answer
 
 
+def routable(address: str, port: int = 53) -> bool:
+    """Whether this machine has a route to ``address`` (no packet is sent).
+
+    An IPv4-only controller cannot ask a nameserver's IPv6 address; that says
+    nothing about the nameserver, so such an address is noted, not judged.
+    """
+    family = socket.AF_INET6 if ":" in address else socket.AF_INET
+    try:
+        with socket.socket(family, socket.SOCK_DGRAM) as sock:
+            sock.connect((address, port))
+        return True
+    except OSError:
+        return False
+
+
 def servers_for(resolvers: t.Sequence[Resolver]) -> list:
     """The configured resolvers, or the system's when none are configured."""
     return list(resolvers) or system_resolvers()
