@@ -27,6 +27,7 @@ from ansible_collections.launchready.ops.plugins.module_utils import http_cache_
 from ansible_collections.launchready.ops.plugins.module_utils import http_probe as P
 from ansible_collections.launchready.ops.plugins.module_utils import parallel
 from ansible_collections.launchready.ops.plugins.module_utils.check_registry import check
+from ansible_collections.launchready.ops.plugins.module_utils.site import Site
 from ansible_collections.launchready.ops.plugins.module_utils.verdicts import Verdicts
 
 # Paths x addresses fetched twice each at once (the budget in probe_budget.py caps the sockets).
@@ -70,7 +71,7 @@ def _not_a_page(url: str, resp) -> str:
     return "%s answered %d (%s): not the page itself, so how it is cached is unknown" % (url, resp.status, why)
 
 
-def _pairs(site, probes, paths: list) -> tuple:
+def _pairs(site: Site, probes, paths: list) -> tuple:
     """({path: [(address, first, second)]}, problem or ""): every path asked twice at every address."""
     addrs, problem = E.canonical_addresses(site, probes)
     if not addrs:
@@ -85,7 +86,7 @@ def _pairs(site, probes, paths: list) -> tuple:
     return out, ""
 
 
-def _asset_pairs(site, probes, urls: list) -> list:
+def _asset_pairs(site: Site, probes, urls: list) -> list:
     """[(url, address, first, second)] for asset URLs (each at the first address of its host)."""
     def one(url: str) -> tuple:
         host = urllib.parse.urlsplit(url).hostname or site.canonical_host
@@ -112,7 +113,7 @@ NEVER_CACHE = F.CheckSpec(
         "`proxy_no_cache`/`proxy_cache_bypass` for them; on Cloudflare a cache rule that bypasses the cache.")
 
 
-def never_cache_paths(site) -> list:
+def never_cache_paths(site: Site) -> list:
     """launch_never_cache plus every configured route below one of them (e.g. /api/chat under /api)."""
     paths = [p if p.startswith("/") else "/" + p for p in site.never_cache]
     paths += [route for route in site.routes.values() if _under(route, site.never_cache)]
@@ -120,7 +121,7 @@ def never_cache_paths(site) -> list:
 
 
 @check(NEVER_CACHE)
-def never_cache(site, probes) -> list:
+def never_cache(site: Site, probes) -> list:
     paths = never_cache_paths(site)
     pairs, problem = _pairs(site, probes, paths)
     if problem:
@@ -157,7 +158,7 @@ def never_cache(site, probes) -> list:
     return out
 
 
-def _loops(site, probes, url: str, address: str, resp) -> str:
+def _loops(site: Site, probes, url: str, address: str, resp) -> str:
     """The loop a redirect leads into ("" when it is no redirect or its chain ends): the page is never reached."""
     if not resp.is_redirect:
         return ""
@@ -193,7 +194,7 @@ SET_COOKIE = F.CheckSpec(
 
 
 @check(SET_COOKIE)
-def set_cookie(site, probes) -> list:
+def set_cookie(site: Site, probes) -> list:
     paths = list(dict.fromkeys(["/"] + list(site.routes.values())))
     pairs, problem = _pairs(site, probes, paths)
     if problem:
@@ -256,7 +257,7 @@ DECEPTION_FILE = "launchready-deception-probe.css"
 
 
 @check(DECEPTION)
-def deception(site, probes) -> list:
+def deception(site: Site, probes) -> list:
     bases = [p.rstrip("/") for p in never_cache_paths(site)]
     paths = list(dict.fromkeys("%s/%s" % (base, DECEPTION_FILE) for base in bases if base))
     pairs, problem = _pairs(site, probes, paths)
@@ -329,7 +330,7 @@ def _asset_verdict(url: str, resp) -> tuple:
 
 
 @check(STATIC_ASSETS)
-def static_assets(site, probes) -> list:
+def static_assets(site: Site, probes) -> list:
     urls, problem = E.static_assets(site, probes)
     if problem:
         return [F.make(STATIC_ASSETS, F.ERROR, site.canonical_host, "cannot find the static assets: %s" % problem)]
@@ -371,7 +372,7 @@ EDGE_HIT = F.CheckSpec(
 
 
 @check(EDGE_HIT)
-def edge_hit(site, probes) -> list:
+def edge_hit(site: Site, probes) -> list:
     urls, problem = E.static_assets(site, probes)
     if problem:
         return [F.make(EDGE_HIT, F.ERROR, site.canonical_host, "cannot find the static assets: %s" % problem)]

@@ -40,6 +40,7 @@ from ansible_collections.launchready.ops.plugins.module_utils import edge_probe 
 from ansible_collections.launchready.ops.plugins.module_utils import findings as F
 from ansible_collections.launchready.ops.plugins.module_utils import http_probe as P
 from ansible_collections.launchready.ops.plugins.module_utils.check_registry import check
+from ansible_collections.launchready.ops.plugins.module_utils.site import Site
 
 try:
     from cryptography import x509
@@ -51,7 +52,7 @@ BROWSER_WORKERS = 2
 MAX_STYLESHEETS = 5
 
 
-def browser_path(site) -> tuple:
+def browser_path(site: Site) -> tuple:
     """(path of Chromium or None, why not when None), from ``launch_browser``."""
     return chromium_probe.browser_path(site.browser)
 
@@ -62,7 +63,7 @@ def _spki(der: bytes) -> str:
     return base64.b64encode(hashlib.sha256(info).digest()).decode("ascii")
 
 
-def _browser_setup(site, probes) -> tuple:
+def _browser_setup(site: Site, probes) -> tuple:
     """(host resolver rules, SPKI pins of leaves our own verification accepted, problem or "")."""
     rules, pins = [], []
     for host in dict.fromkeys([site.canonical_host] + list(site.hosts)):
@@ -84,7 +85,7 @@ def _browser_setup(site, probes) -> tuple:
     return ", ".join(rules), sorted(set(pins)), ""
 
 
-def parse_page(site, probes, page: P.Response) -> dict:
+def parse_page(site: Site, probes, page: P.Response) -> dict:
     """The parse fallback: http:// references in the page's markup and in the site's own stylesheets."""
     started = time.monotonic()
     refs = E.page_refs(page.url, page.body)
@@ -103,7 +104,7 @@ def parse_page(site, probes, page: P.Response) -> dict:
             "stylesheets": sheets}
 
 
-def pages(site, probes) -> list:
+def pages(site: Site, probes) -> list:
     """Final https responses on the canonical host that are 200 HTML pages, one per URL."""
     found: dict = {}
     for chains in P.route_chains(site, probes, "https").values():
@@ -130,7 +131,7 @@ MIXED = F.CheckSpec(
 
 
 @check(MIXED)
-def mixed(site, probes) -> list:
+def mixed(site: Site, probes) -> list:
     found = pages(site, probes)
     if not found:
         problem, failed = "", []

@@ -32,7 +32,7 @@ from ansible_collections.launchready.ops.plugins.module_utils import dns_query a
 from ansible_collections.launchready.ops.plugins.module_utils import findings as F
 from ansible_collections.launchready.ops.plugins.module_utils import parallel
 from ansible_collections.launchready.ops.plugins.module_utils.check_registry import check
-from ansible_collections.launchready.ops.plugins.module_utils.site import Resolver
+from ansible_collections.launchready.ops.plugins.module_utils.site import Resolver, Site
 
 STAGE = "audit"
 # Per-host and per-server questions at once: a DNS question is one small datagram.
@@ -41,15 +41,15 @@ WORKERS = 32
 
 # ---------------------------------------------------------------- helpers
 
-def _servers(site: t.Any) -> list:
+def _servers(site: Site) -> list:
     return Q.servers_for(site.resolvers)
 
 
-def _resolve(site: t.Any, probes: t.Any, name: str) -> dict:
+def _resolve(site: Site, probes: t.Any, name: str) -> dict:
     return Q.resolve_cached(site, probes, name)
 
 
-def _ask_all(site: t.Any, probes: t.Any, name: str, rdtype: str) -> list:
+def _ask_all(site: Site, probes: t.Any, name: str, rdtype: str) -> list:
     """``name``/``rdtype`` at every configured resolver, concurrently, once per run."""
     def ask() -> list:
         return parallel.each(lambda server: Q.query(name, rdtype, server, site.timeout), _servers(site), WORKERS)
@@ -62,14 +62,14 @@ def _parents(name: str) -> list:
     return [".".join(labels[i:]) for i in range(max(1, len(labels) - 1))]
 
 
-def _hosts(site: t.Any) -> list:
+def _hosts(site: Site) -> list:
     hosts = list(site.hosts)
     if site.canonical_host not in hosts:
         hosts.append(site.canonical_host)
     return hosts
 
 
-def _no_resolver(spec: F.CheckSpec, site: t.Any) -> list | None:
+def _no_resolver(spec: F.CheckSpec, site: Site) -> list | None:
     """An ``error`` finding when there is nobody to ask, else None."""
     if _servers(site):
         return None
@@ -132,7 +132,7 @@ RESOLVES = F.CheckSpec(
 
 
 @check(RESOLVES)
-def check_resolves(site: t.Any, probes: t.Any) -> list:
+def check_resolves(site: Site, probes: t.Any) -> list:
     """Each host has A/AAAA at every resolver; NXDOMAIN or NODATA anywhere fails."""
     none = _no_resolver(RESOLVES, site)
     if none:
@@ -171,7 +171,7 @@ EXPECTED_ORIGIN = F.CheckSpec(
 
 
 @check(EXPECTED_ORIGIN)
-def check_expected_origin(site: t.Any, probes: t.Any) -> list:
+def check_expected_origin(site: Site, probes: t.Any) -> list:
     """Resolved addresses (union over resolvers) must lie inside launch_expected_addresses[host].
 
     Any address outside the set fails.  An address of the set that no resolver
@@ -237,7 +237,7 @@ RESOLVERS_AGREE = F.CheckSpec(
 
 
 @check(RESOLVERS_AGREE)
-def check_resolvers_agree(site: t.Any, probes: t.Any) -> list:
+def check_resolvers_agree(site: Site, probes: t.Any) -> list:
     """Each host's A and AAAA record sets are identical at every resolver (differences warn)."""
     none = _no_resolver(RESOLVERS_AGREE, site)
     if none:
@@ -281,7 +281,7 @@ DANGLING_CNAME = F.CheckSpec(
 
 
 @check(DANGLING_CNAME)
-def check_dangling_cname(site: t.Any, probes: t.Any) -> list:
+def check_dangling_cname(site: Site, probes: t.Any) -> list:
     """A host whose CNAME chain ends at NXDOMAIN (or a name without A/AAAA) fails: takeover risk."""
     none = _no_resolver(DANGLING_CNAME, site)
     if none:
@@ -326,7 +326,7 @@ NAMESERVERS = F.CheckSpec(
     "Delegate the domain to at least two nameservers that all serve the zone, from the same source.")
 
 
-def _nameserver_endpoint(site: t.Any, address: str) -> Resolver:
+def _nameserver_endpoint(site: Site, address: str) -> Resolver:
     """Where to ask a nameserver address: port 53, unless that address is a
     configured resolver with its own port (a lab or split setup), then that port."""
     for server in site.resolvers:
@@ -343,7 +343,7 @@ def _serial(soa_text: str) -> int | None:
 
 
 @check(NAMESERVERS)
-def check_nameservers(site: t.Any, probes: t.Any) -> list:
+def check_nameservers(site: Site, probes: t.Any) -> list:
     """The zone of ``launch_domain`` has >= 2 NS; each NS address answers its SOA with AA; serials agree.
 
     The zone is the nearest of launch_domain and its parents (down to two
@@ -466,7 +466,7 @@ def _issuer(value: str) -> str:
 
 
 @check(CAA)
-def check_caa(site: t.Any, probes: t.Any) -> list:
+def check_caa(site: Site, probes: t.Any) -> list:
     """Each host's relevant CAA set (nearest name up to the apex that has one) allows launch_caa_issuers.
 
     Missing warns.  Present with ``issue`` tags allowing none of the issuers in

@@ -26,6 +26,7 @@ from ansible_collections.launchready.ops.plugins.module_utils import edge_probe 
 from ansible_collections.launchready.ops.plugins.module_utils import findings as F
 from ansible_collections.launchready.ops.plugins.module_utils import http_probe as P
 from ansible_collections.launchready.ops.plugins.module_utils.check_registry import check
+from ansible_collections.launchready.ops.plugins.module_utils.site import Site
 
 # https://www.cloudflare.com/ips/ (IPv4 and IPv6 ranges of Cloudflare's edge).
 CLOUDFLARE_RANGES = tuple(ipaddress.ip_network(n) for n in (
@@ -61,7 +62,7 @@ PROXIED = F.CheckSpec(
 
 
 @check(PROXIED)
-def proxied(site, probes) -> list:
+def proxied(site: Site, probes) -> list:
     edge_nets = [ipaddress.ip_network(a, strict=False) for a in site.edge_addresses]
     if site.edge_provider == "cloudflare":
         allowed, what = list(CLOUDFLARE_RANGES) + edge_nets, "Cloudflare's edge ranges"
@@ -121,7 +122,7 @@ _ROUTE_BODY = {"login": ("application/x-www-form-urlencoded", "the login"),
                "chatbot": ("application/json", "the chatbot")}
 
 
-def _unreachable(site, probes, path: str, address: str) -> str:
+def _unreachable(site: Site, probes, path: str, address: str) -> str:
     """Why ``path`` on the canonical host cannot be reached at ``address`` (loop, 5xx, no answer), or ""."""
     chains = P.route_chains(site, probes, "https").get(path) or []
     chain = next((c for c in chains if c.address == address), chains[0] if chains else None)
@@ -136,7 +137,7 @@ def _unreachable(site, probes, path: str, address: str) -> str:
 
 
 @check(RATE_LIMIT)
-def rate_limit(site, probes) -> list:
+def rate_limit(site: Site, probes) -> list:
     routes = [(name, site.routes[name]) for name in ("login", "chatbot") if site.routes.get(name)]
     if not routes:
         return [F.make(RATE_LIMIT, F.SKIP, site.domain, "no login or chatbot route configured (launch_routes)")]
@@ -195,7 +196,7 @@ _TLS_ORDER = ("1.0", "1.1", "1.2", "1.3")
 
 
 @check(SETTINGS)
-def settings(site, probes) -> list:
+def settings(site: Site, probes) -> list:
     if site.edge_provider != "cloudflare":
         return [F.make(SETTINGS, F.SKIP, site.domain, "the edge is not Cloudflare (launch_edge_provider: %s)"
                        % (site.edge_provider or "not set"))]

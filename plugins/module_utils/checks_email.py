@@ -52,6 +52,7 @@ from ansible_collections.launchready.ops.plugins.module_utils import findings as
 from ansible_collections.launchready.ops.plugins.module_utils import parallel, spf
 from ansible_collections.launchready.ops.plugins.module_utils import verdicts as V
 from ansible_collections.launchready.ops.plugins.module_utils.check_registry import check
+from ansible_collections.launchready.ops.plugins.module_utils.site import Site
 
 STAGE = "email"
 # Per-sender, per-selector and per-name work at once (the SPF walk behind a sender is longer).
@@ -82,11 +83,11 @@ class _MemoLookup:
         return self._probes.memo(key, lambda: self._dns.lookup(name, rdtype, timeout))
 
 
-def _dns(site: t.Any, probes: t.Any) -> _MemoLookup:
+def _dns(site: Site, probes: t.Any) -> _MemoLookup:
     return probes.memo(("email_dns_lookup",), lambda: _MemoLookup(probes, Q.servers_for(site.resolvers)))
 
 
-def _no_resolver(spec: F.CheckSpec, site: t.Any) -> list | None:
+def _no_resolver(spec: F.CheckSpec, site: Site) -> list | None:
     """An ``error`` finding when there is nobody to ask, else None."""
     if Q.servers_for(site.resolvers):
         return None
@@ -95,7 +96,7 @@ def _no_resolver(spec: F.CheckSpec, site: t.Any) -> list | None:
                    fix="Set launch_resolvers to the DNS servers to check through, e.g. ['1.1.1.1', '8.8.8.8'].")]
 
 
-def _txt(site: t.Any, probes: t.Any, name: str) -> tuple:
+def _txt(site: Site, probes: t.Any, name: str) -> tuple:
     """(answer, [record text, ...]) for the TXT records of ``name``."""
     answer = _dns(site, probes).lookup(name, "TXT", site.timeout)
     texts = [spf.txt_to_text(r) for r in answer.records] if answer.status == spf.OK else []
@@ -108,7 +109,7 @@ def _unreachable(spec: F.CheckSpec, target: str, what: str, detail: str, evidenc
                   fix="Make sure every resolver in launch_resolvers answers DNS queries, then run the check again.")
 
 
-def org_domain(site: t.Any, domain: str) -> str:
+def org_domain(site: Site, domain: str) -> str:
     """The organisational domain of ``domain`` (see the module docstring for the heuristic)."""
     name = domain.lower().rstrip(".")
     override = getattr(site, "mail_org_domain", None)
@@ -117,7 +118,7 @@ def org_domain(site: t.Any, domain: str) -> str:
     return ".".join(name.split(".")[-2:])
 
 
-def aligned(site: t.Any, identifier: str, from_domain: str, mode: str) -> bool:
+def aligned(site: Site, identifier: str, from_domain: str, mode: str) -> bool:
     """DMARC identifier alignment (RFC 7489 3.1): strict is equality, relaxed is the same organisational domain."""
     a, b = identifier.lower().rstrip("."), from_domain.lower().rstrip(".")
     if mode == "s":
@@ -133,14 +134,14 @@ SPF = F.CheckSpec(
     "provider> -all\", with at most 10 DNS-lookup terms in total.")
 
 
-def _survey(site: t.Any, probes: t.Any, domain: str) -> spf.SpfSurvey:
+def _survey(site: Site, probes: t.Any, domain: str) -> spf.SpfSurvey:
     def run() -> spf.SpfSurvey:
         return spf.survey(domain, resolver=_dns(site, probes), timeout=site.timeout)
     return probes.memo(("spf_survey", domain), run)
 
 
 @check(SPF)
-def check_spf(site: t.Any, probes: t.Any) -> list:
+def check_spf(site: Site, probes: t.Any) -> list:
     """The mail domain's whole SPF policy (``spf.survey``): one record, valid, within limits, strict ending.
 
     none, several records, a syntax error, more than 10 DNS-lookup terms or
@@ -212,7 +213,7 @@ SPF_SENDERS = F.CheckSpec(
     "Add each sending IP to the SPF record (ip4:/ip6:, or the include: of your mail provider).")
 
 
-def _spf_results(site: t.Any, probes: t.Any) -> dict:
+def _spf_results(site: Site, probes: t.Any) -> dict:
     """check_host() of every configured sender for the envelope domain: {ip: SpfResult}, once per run."""
     domain = site.mail_envelope_domain or site.mail_domain
 
@@ -225,7 +226,7 @@ def _spf_results(site: t.Any, probes: t.Any) -> dict:
 
 
 @check(SPF_SENDERS)
-def check_spf_senders(site: t.Any, probes: t.Any) -> list:
+def check_spf_senders(site: Site, probes: t.Any) -> list:
     """RFC 7208 check_host() for each of launch_mail_senders: pass, or fail with the term that decided.
 
     The domain is the envelope sender's (launch_mail_envelope_domain, default the
@@ -306,7 +307,7 @@ def parse_tag_list(text: str) -> dict:
     return tags
 
 
-def _selector_domain(site: t.Any, entry: str) -> tuple:
+def _selector_domain(site: Site, entry: str) -> tuple:
     """(selector, domain) of a launch_dkim_selectors entry: "sel" (at the mail domain) or "sel@domain"."""
     selector, _at, domain = entry.partition("@")
     return selector.strip(), (domain.strip().rstrip(".").lower() or site.mail_domain)
@@ -431,7 +432,7 @@ def _load_private_key(pem: bytes) -> t.Any:
         return serialization.load_pem_private_key(pem, password=None)
 
 
-def signing_proof(site: t.Any, probes: t.Any, selector: str, domain: str, key_path: str, published: t.Any) -> dict:
+def signing_proof(site: Site, probes: t.Any, selector: str, domain: str, key_path: str, published: t.Any) -> dict:
     """Sign a message with the private key at ``key_path`` (dkimpy) and verify it against DNS.
 
     dkimpy fetches the key record through ``dnsfunc``, which asks the configured
@@ -492,14 +493,14 @@ def signing_proof(site: t.Any, probes: t.Any, selector: str, domain: str, key_pa
     return dict(out, status=F.PASS, summary="a message signed with the deployed key verifies (dkimpy)")
 
 
-def _dkim_states(site: t.Any, probes: t.Any) -> dict:
+def _dkim_states(site: Site, probes: t.Any) -> dict:
     """{entry: state} for every launch_dkim_selectors entry, once per run (shared with email.alignment)."""
     def run() -> dict:
         return parallel.each_by(lambda entry: _dkim_state(site, probes, entry), list(site.dkim_selectors), WORKERS)
     return probes.memo(("dkim_states", tuple(site.dkim_selectors)), run)
 
 
-def _dkim_state(site: t.Any, probes: t.Any, entry: str) -> dict:
+def _dkim_state(site: Site, probes: t.Any, entry: str) -> dict:
     selector, domain = _selector_domain(site, entry)
     name = "%s._domainkey.%s" % (selector, domain)
     state: dict = {"selector": selector, "domain": domain, "record_name": name, "status": F.PASS, "problems": []}
@@ -559,7 +560,7 @@ def _dkim_state(site: t.Any, probes: t.Any, entry: str) -> dict:
 
 
 @check(DKIM)
-def check_dkim(site: t.Any, probes: t.Any) -> list:
+def check_dkim(site: Site, probes: t.Any) -> list:
     """Each selector's key record: present, one, parseable (v, k, p, t, h, s), not revoked, RSA >= 2048 bits
     (1024 warns, less fails); and with launch_dkim_private_keys, a message signed with that key verifies."""
     if not site.dkim_selectors:
@@ -665,7 +666,7 @@ def parse_dmarc(text: str) -> dict:
     return out
 
 
-def _dmarc_at(site: t.Any, probes: t.Any, domain: str) -> dict:
+def _dmarc_at(site: Site, probes: t.Any, domain: str) -> dict:
     name = "_dmarc.%s" % domain
     answer, texts = _txt(site, probes, name)
     records = [text for text in texts if is_dmarc_record(text)]
@@ -674,7 +675,7 @@ def _dmarc_at(site: t.Any, probes: t.Any, domain: str) -> dict:
             "ignored": near}
 
 
-def dmarc_state(site: t.Any, probes: t.Any) -> dict:
+def dmarc_state(site: Site, probes: t.Any) -> dict:
     """Policy discovery (RFC 7489 6.6.3) for the mail domain, with the organisational-domain fallback."""
     def run() -> dict:
         domain = site.mail_domain
@@ -706,7 +707,7 @@ def dmarc_state(site: t.Any, probes: t.Any) -> dict:
     return probes.memo(("dmarc_state", site.mail_domain), run)
 
 
-def _report_authorisation(site: t.Any, probes: t.Any, policy_domain: str, addresses: list) -> dict:
+def _report_authorisation(site: Site, probes: t.Any, policy_domain: str, addresses: list) -> dict:
     """RFC 7489 7.1: {address: "internal" | "authorised" | "unauthorised" | "error: ..."} for report addresses."""
     def one(address: str) -> str:
         host = address.split("@", 1)[1].rstrip(".")
@@ -722,7 +723,7 @@ def _report_authorisation(site: t.Any, probes: t.Any, policy_domain: str, addres
 
 
 @check(DMARC)
-def check_dmarc(site: t.Any, probes: t.Any) -> list:
+def check_dmarc(site: Site, probes: t.Any) -> list:
     """Exactly one valid record at _dmarc (or the organisational domain's); p=quarantine/reject; rua present;
     external report addresses authorised by a <domain>._report._dmarc.<host> record.
 
@@ -812,7 +813,7 @@ ALIGNMENT = F.CheckSpec(
 
 
 @check(ALIGNMENT)
-def check_alignment(site: t.Any, probes: t.Any) -> list:
+def check_alignment(site: Site, probes: t.Any) -> list:
     """DMARC passes when an identifier that passed is aligned with the From domain (RFC 7489 3.1, 4.2).
 
     DKIM: a selector whose key is good (email.dkim pass or warn) and whose
@@ -897,7 +898,7 @@ MX = F.CheckSpec(
 
 
 @check(MX)
-def check_mx(site: t.Any, probes: t.Any) -> list:
+def check_mx(site: Site, probes: t.Any) -> list:
     """The mail domain has MX records and every exchanger has an address at every resolver.
 
     No MX (or a null MX) warns: customers' replies to receipts bounce.  An

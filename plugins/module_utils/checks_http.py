@@ -19,6 +19,7 @@ import urllib.parse
 from ansible_collections.launchready.ops.plugins.module_utils import findings as F
 from ansible_collections.launchready.ops.plugins.module_utils import http_probe as P
 from ansible_collections.launchready.ops.plugins.module_utils.check_registry import check
+from ansible_collections.launchready.ops.plugins.module_utils.site import Site
 from ansible_collections.launchready.ops.plugins.module_utils.verdicts import Verdicts
 
 MAX_CANONICAL_HOPS = 3
@@ -44,7 +45,7 @@ def _via(chain: P.Chain, hop: P.Hop) -> str:
     return "" if hop.url == chain.start else "%s leads to " % chain.start
 
 
-def _chains_for(site, probes, host: str, schemes=("http", "https"), routes: bool = False) -> list:
+def _chains_for(site: Site, probes, host: str, schemes=("http", "https"), routes: bool = False) -> list:
     variants = P.variants(site, probes)
     chains = [c for scheme in schemes for c in variants.get((scheme, host), [])]
     if routes and host == site.canonical_host:
@@ -86,7 +87,7 @@ HTTPS_REDIRECT = F.CheckSpec(
 
 
 @check(HTTPS_REDIRECT)
-def https_redirect(site, probes) -> list:
+def https_redirect(site: Site, probes) -> list:
     out = []
     for host in site.hosts:
         verdicts = Verdicts()
@@ -133,7 +134,7 @@ REDIRECT_LOOP = F.CheckSpec(
 
 
 @check(REDIRECT_LOOP)
-def redirect_loop(site, probes) -> list:
+def redirect_loop(site: Site, probes) -> list:
     out = []
     for host in site.hosts:
         verdicts = Verdicts()
@@ -174,7 +175,7 @@ CANONICAL = F.CheckSpec(
 
 
 @check(CANONICAL)
-def canonical(site, probes) -> list:
+def canonical(site: Site, probes) -> list:
     want = ("https", site.canonical_host, 443)
     want_url = "https://%s/" % site.canonical_host
     out = []
@@ -222,7 +223,7 @@ NO_DOWNGRADE = F.CheckSpec(
 
 
 @check(NO_DOWNGRADE)
-def no_downgrade(site, probes) -> list:
+def no_downgrade(site: Site, probes) -> list:
     out = []
     for host in site.hosts:
         verdicts = Verdicts()
@@ -257,7 +258,7 @@ HOSTS_CONSISTENT = F.CheckSpec(
 
 
 @check(HOSTS_CONSISTENT)
-def hosts_consistent(site, probes) -> list:
+def hosts_consistent(site: Site, probes) -> list:
     out = []
     for host in site.hosts:
         verdicts = Verdicts()
@@ -299,7 +300,7 @@ HTTPS_ONLY = F.CheckSpec(
 
 
 @check(HTTPS_ONLY)
-def https_only(site, probes) -> list:
+def https_only(site: Site, probes) -> list:
     out = []
     for host in site.hosts:
         verdicts = Verdicts()
@@ -358,7 +359,7 @@ def _hsts_verdict(value: str | None) -> tuple:
 
 
 @check(HSTS)
-def hsts(site, probes) -> list:
+def hsts(site: Site, probes) -> list:
     out = []
     for host in site.hosts:
         verdicts = Verdicts()
@@ -424,7 +425,7 @@ def _header_problems(resp: P.Response) -> tuple:
 
 
 @check(SECURITY_HEADERS)
-def security_headers(site, probes) -> list:
+def security_headers(site: Site, probes) -> list:
     pages: dict = {}  # final page URL -> [responses], one per address
     failed: list = []
     unread: list = []  # chains that ended on no page (a loop, a server error): the evidence of an error
@@ -495,7 +496,7 @@ def parse_set_cookie(value: str) -> dict:
 
 
 @check(COOKIES)
-def cookies(site, probes) -> list:
+def cookies(site: Site, probes) -> list:
     out = []
     for host in site.hosts:
         verdicts = Verdicts()

@@ -30,6 +30,7 @@ import shlex
 
 from ansible_collections.launchready.ops.plugins.module_utils import findings as F
 from ansible_collections.launchready.ops.plugins.module_utils.check_registry import check
+from ansible_collections.launchready.ops.plugins.module_utils.site import Site
 
 try:
     from cryptography import x509
@@ -281,7 +282,7 @@ def _when(days: float) -> str:
 
 
 @check(AUTO_RENEW)
-def auto_renew(site, probes) -> list:
+def auto_renew(site: Site, probes) -> list:
     target = site.canonical_host
     if not site.renewal_job:
         if site.edge_provider == "cloudflare":

@@ -30,6 +30,7 @@ from ansible_collections.launchready.ops.plugins.module_utils import findings as
 from ansible_collections.launchready.ops.plugins.module_utils import http_probe as P
 from ansible_collections.launchready.ops.plugins.module_utils import secret_scan as S
 from ansible_collections.launchready.ops.plugins.module_utils.check_registry import check
+from ansible_collections.launchready.ops.plugins.module_utils.site import Site
 
 DEFAULT_BASELINE = ".launchready-secrets.json"
 MAX_ASSET_BODY = 8 * 1024 * 1024  # bundles are big; the probe's default 512 KiB would cut them
@@ -47,14 +48,14 @@ def describe(hits: list, limit: int = 3) -> str:
     return shown + (" and %d more" % (len(hits) - limit) if len(hits) > limit else "")
 
 
-def scanner(site: t.Any, probes: t.Any) -> S.Scanner:
+def scanner(site: Site, probes: t.Any) -> S.Scanner:
     """One scanner per site run, so fingerprints of the repo and the served files can be compared."""
     def make() -> S.Scanner:
         return S.Scanner.with_baseline(baseline_path(site))
     return probes.memo(("secrets.scanner",), make)
 
 
-def baseline_path(site: t.Any) -> str | None:
+def baseline_path(site: Site) -> str | None:
     if site.secret_baseline:
         return site.secret_baseline
     if site.app_repo and os.path.exists(os.path.join(site.app_repo, DEFAULT_BASELINE)):
@@ -80,7 +81,7 @@ REPO_FILES = F.CheckSpec(
 
 
 @check(REPO_FILES)
-def repo_files(site: t.Any, probes: t.Any) -> list:
+def repo_files(site: Site, probes: t.Any) -> list:
     if not site.app_repo:
         return [F.make(REPO_FILES, F.SKIP, site.domain, "launch_app_repo is not set: no repository to scan")]
     if not os.path.isdir(site.app_repo):
@@ -117,7 +118,7 @@ REPO_HISTORY = F.CheckSpec(
 
 
 @check(REPO_HISTORY)
-def repo_history(site: t.Any, probes: t.Any) -> list:
+def repo_history(site: Site, probes: t.Any) -> list:
     if not site.app_repo:
         return [F.make(REPO_HISTORY, F.SKIP, site.domain, "launch_app_repo is not set: no history to scan")]
     if not os.path.isdir(os.path.join(site.app_repo, ".git")) and not os.path.isfile(
@@ -138,13 +139,13 @@ def history_finding(target: str, hits: list, scan: S.Scanner) -> F.Finding:
 
 # --- what the site serves --------------------------------------------------------------------------
 
-def _get(site: t.Any, probes: t.Any, url: str, address: str) -> P.Response:
+def _get(site: Site, probes: t.Any, url: str, address: str) -> P.Response:
     return probes.memo(("secrets.fetch", url, address),
                        lambda: P.fetch(url, address, ca_bundle=site.ca_bundle, timeout=site.timeout,
                                        max_body=MAX_ASSET_BODY))
 
 
-def served(site: t.Any, probes: t.Any) -> dict:
+def served(site: Site, probes: t.Any) -> dict:
     """{"address", "pages": [Response], "assets": [Response], "maps": {url: referenced by}, "problem"}."""
     def compute() -> dict:
         addrs, problem = E.canonical_addresses(site, probes)
@@ -198,7 +199,7 @@ FRONTEND_BUNDLE = F.CheckSpec(
 
 
 @check(FRONTEND_BUNDLE)
-def frontend_bundle(site: t.Any, probes: t.Any) -> list:
+def frontend_bundle(site: Site, probes: t.Any) -> list:
     got = served(site, probes)
     if got["problem"]:
         return [F.make(FRONTEND_BUNDLE, F.ERROR, site.canonical_host, "could not read the served pages: %s"
@@ -233,7 +234,7 @@ PUBLIC_FILES = F.CheckSpec(
         "*.map files (or serve them only to your error tracker); rotate any key the files held.")
 
 
-def leak_paths(site: t.Any) -> list:
+def leak_paths(site: Site) -> list:
     """(path, how to recognise the real file) of the well-known leaks."""
     env = ("env", lambda b: bool(_ENV_LINE.search(b[:65536])))
     paths = [("/.env", env), ("/.env.production", env), ("/.env.local", env),
@@ -258,7 +259,7 @@ def _same_as(resp: P.Response, fallback: P.Response | None) -> bool:
 
 
 @check(PUBLIC_FILES)
-def public_files(site: t.Any, probes: t.Any) -> list:
+def public_files(site: Site, probes: t.Any) -> list:
     got = served(site, probes)
     address = got.get("address")
     if not address:

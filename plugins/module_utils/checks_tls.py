@@ -34,6 +34,7 @@ from ansible_collections.launchready.ops.plugins.module_utils import dns_query, 
 from ansible_collections.launchready.ops.plugins.module_utils import findings as F
 from ansible_collections.launchready.ops.plugins.module_utils import verdicts as V
 from ansible_collections.launchready.ops.plugins.module_utils.check_registry import check
+from ansible_collections.launchready.ops.plugins.module_utils.site import Site
 
 try:
     from cryptography.exceptions import UnsupportedAlgorithm
@@ -73,7 +74,7 @@ class _Verdict(t.NamedTuple):
 
 # --- shared plumbing -----------------------------------------------------------
 
-def _main_handshake(site: t.Any, probes: t.Any, host: str, address: str) -> tls_probe.TlsResult:
+def _main_handshake(site: Site, probes: t.Any, host: str, address: str) -> tls_probe.TlsResult:
     """The verifying handshake every TLS check reads."""
     return tls_probe.handshake_cached(probes, address, PORT, host, ca_bundle=site.ca_bundle,
                                       timeout=site.timeout, verify=True)
@@ -97,7 +98,7 @@ def _cert_evidence(result: tls_probe.TlsResult, certs: list) -> dict:
     return evidence
 
 
-def _probe_error(host: str, result: tls_probe.TlsResult, site: t.Any) -> _Verdict:
+def _probe_error(host: str, result: tls_probe.TlsResult, site: Site) -> _Verdict:
     evidence = {"address": result.address, "port": result.port, "error": result.error,
                 "detail": result.detail, "elapsed_ms": result.elapsed_ms}
     if result.error == tls_probe.CONFIG:
@@ -113,7 +114,7 @@ def _probe_error(host: str, result: tls_probe.TlsResult, site: t.Any) -> _Verdic
                     "then re-run the audit." % (host, result.address, result.port))
 
 
-def _certificates(host: str, result: tls_probe.TlsResult, site: t.Any) -> tuple:
+def _certificates(host: str, result: tls_probe.TlsResult, site: Site) -> tuple:
     """(certificates, None) from a completed handshake, or (None, error verdict)."""
     if not result.ok:
         return None, _probe_error(host, result, site)
@@ -124,7 +125,7 @@ def _certificates(host: str, result: tls_probe.TlsResult, site: t.Any) -> tuple:
     return certs, None
 
 
-def _per_host(spec: F.CheckSpec, site: t.Any, probes: t.Any,
+def _per_host(spec: F.CheckSpec, site: Site, probes: t.Any,
               decide: t.Callable[[str, str], _Verdict]) -> list:
     """Run ``decide(host, address)`` for every host at every address; one finding per host."""
     hosts = list(dict.fromkeys(site.hosts))  # a host listed twice is probed once
@@ -172,7 +173,7 @@ def _per_host(spec: F.CheckSpec, site: t.Any, probes: t.Any,
     return out
 
 
-def _trust_text(site: t.Any) -> str:
+def _trust_text(site: Site) -> str:
     cafile, capath = tls_probe.system_store()
     text = "system store (%s)" % (cafile or capath or "none found")
     if site.ca_bundle:
@@ -223,7 +224,7 @@ def _mismatch_text(leaf: t.Any, host: str) -> str:
 
 
 @check(CERT_VALID)
-def cert_valid(site: t.Any, probes: t.Any) -> list:
+def cert_valid(site: Site, probes: t.Any) -> list:
     def decide(host: str, address: str) -> _Verdict:
         result = _main_handshake(site, probes, host, address)
         certs, error = _certificates(host, result, site)
@@ -256,7 +257,7 @@ CERT_EXPIRY = F.CheckSpec(
 
 
 @check(CERT_EXPIRY)
-def cert_expiry(site: t.Any, probes: t.Any) -> list:
+def cert_expiry(site: Site, probes: t.Any) -> list:
     def decide(host: str, address: str) -> _Verdict:
         result = _main_handshake(site, probes, host, address)
         certs, error = _certificates(host, result, site)
@@ -299,7 +300,7 @@ CHAIN_COMPLETE = F.CheckSpec(
 
 
 @check(CHAIN_COMPLETE)
-def chain_complete(site: t.Any, probes: t.Any) -> list:
+def chain_complete(site: Site, probes: t.Any) -> list:
     def decide(host: str, address: str) -> _Verdict:
         result = _main_handshake(site, probes, host, address)
         certs, error = _certificates(host, result, site)
@@ -367,7 +368,7 @@ _LABEL = {"SSLv3": "SSLv3", "TLSv1": "TLS 1.0", "TLSv1.1": "TLS 1.1", "TLSv1.2":
 
 
 @check(PROTOCOLS)
-def protocols(site: t.Any, probes: t.Any) -> list:
+def protocols(site: Site, probes: t.Any) -> list:
     def probe(host: str, address: str, version: str) -> tls_probe.TlsResult:
         return tls_probe.handshake_cached(probes, address, PORT, host, ca_bundle=site.ca_bundle,
                                           timeout=site.timeout, verify=False, min_version=version,
@@ -459,7 +460,7 @@ def _signature_text(cert: t.Any) -> tuple:
 
 
 @check(KEY_STRENGTH)
-def key_strength(site: t.Any, probes: t.Any) -> list:
+def key_strength(site: Site, probes: t.Any) -> list:
     def decide(host: str, address: str) -> _Verdict:
         result = _main_handshake(site, probes, host, address)
         certs, error = _certificates(host, result, site)

@@ -30,7 +30,7 @@ except ImportError:  # pragma: no cover - reported by the plugins
     HAS_DNSPYTHON = False
 
 from ansible_collections.launchready.ops.plugins.module_utils import parallel
-from ansible_collections.launchready.ops.plugins.module_utils.site import Resolver
+from ansible_collections.launchready.ops.plugins.module_utils.site import Resolver, Site
 
 OK = "ok"
 NXDOMAIN = "nxdomain"
@@ -200,6 +200,6 @@ def resolve_all(name: str, resolvers: t.Sequence[Resolver], timeout: float) -> d
     return {"addresses": sorted(found), "answers": answers, "errors": errors}
 
 
-def resolve_cached(site: t.Any, probes: t.Any, name: str) -> dict:
+def resolve_cached(site: Site, probes: t.Any, name: str) -> dict:
     """``resolve_all`` for a site's host, computed once per run and shared by all checks."""
     return probes.memo(("resolve", name), lambda: resolve_all(name, site.resolvers, site.timeout))
