@@ -102,15 +102,15 @@ def _asset_pairs(site: Site, probes, urls: list) -> list:
 
 # --- cache.never_cache -----------------------------------------------------------------------------
 
-# blocker: a checkout, account or login answer served from a shared cache shows one customer's
-# private data (or session) to the next visitor.
 NEVER_CACHE = F.CheckSpec(
     id="cache.never_cache", impact=F.BLOCKER, stage="edge",
-    title="Checkout, cart, account, login, chatbot and API answers are private or no-store and never come from "
-          "the edge cache (blocker: a cached answer shows one customer's data to the next)",
+    title="Checkout, cart, account, login, chatbot and API answers are private or no-store and never come from the "
+          "edge cache",
     fix="Answer these paths with `Cache-Control: private, no-store` and keep them out of the edge cache: with the "
         "edge_nginx role list them in edge_nginx_never_cache (launch_never_cache); in nginx "
-        "`proxy_no_cache`/`proxy_cache_bypass` for them; on Cloudflare a cache rule that bypasses the cache.")
+        "`proxy_no_cache`/`proxy_cache_bypass` for them; on Cloudflare a cache rule that bypasses the cache.",
+    why="A checkout, account or login answer served from a shared cache shows one customer's private data (or "
+        "session) to the next visitor.")
 
 
 def never_cache_paths(site: Site) -> list:
@@ -182,15 +182,14 @@ def _never_cache_gap(url: str, resp, shown: str, stored: R.Storability) -> tuple
 
 # --- cache.set_cookie ------------------------------------------------------------------------------
 
-# blocker: a cached response that sets a cookie hands the same cookie (often a session) to every
-# visitor the cache answers.
 SET_COOKIE = F.CheckSpec(
     id="cache.set_cookie", impact=F.BLOCKER, stage="edge",
-    title="No cacheable response sets a cookie (blocker: a cached Set-Cookie gives one visitor's session to "
-          "every other)",
+    title="No cacheable response sets a cookie",
     fix="Never let a response that sets a cookie be cached: send `Cache-Control: private, no-store` with every "
         "Set-Cookie, and never make the edge ignore Set-Cookie (`proxy_ignore_headers Set-Cookie`) on pages; "
-        "strip cookies from static assets instead (`proxy_hide_header Set-Cookie`).")
+        "strip cookies from static assets instead (`proxy_hide_header Set-Cookie`).",
+    why="A cached response that sets a cookie hands the same cookie (often a session) to every visitor the cache "
+        "answers.")
 
 
 @check(SET_COOKIE)
@@ -243,15 +242,14 @@ def set_cookie(site: Site, probes) -> list:
 
 # --- cache.deception -------------------------------------------------------------------------------
 
-# blocker: web cache deception - a victim opens /account/x.css, the edge caches their account page
-# because of the .css, and the attacker reads it from the cache.
 DECEPTION = F.CheckSpec(
     id="cache.deception", impact=F.BLOCKER, stage="edge",
-    title="PATH/x.css on a dynamic path is not cached as HTML (blocker: web cache deception lets anyone read a "
-          "customer's cached account page)",
+    title="PATH/x.css on a dynamic path is not cached as HTML",
     fix="Cache by the response, not the URL's extension: keep never-cache paths out of the cache whatever they "
         "end with (edge_nginx does), make the app answer 404 for unknown sub-paths, and on Cloudflare enable "
-        "Cache Deception Armor and never use 'cache everything' on dynamic paths.")
+        "Cache Deception Armor and never use 'cache everything' on dynamic paths.",
+    why="Web cache deception - a victim opens /account/x.css, the edge caches their account page because of the "
+        ".css, and the attacker reads it from the cache.")
 
 DECEPTION_FILE = "launchready-deception-probe.css"
 
@@ -301,14 +299,13 @@ def deception(site: Site, probes) -> list:
 
 # --- cache.static_assets ---------------------------------------------------------------------------
 
-# medium: assets without long-lived caching make every page view slower (and cost bandwidth), which
-# hurts conversion and search ranking; nothing leaks.
 STATIC_ASSETS = F.CheckSpec(
     id="cache.static_assets", impact=F.MEDIUM, stage="edge",
-    title="Fingerprinted assets are public, max-age >= 1 year and immutable; other static assets cached >= 1 day "
-          "(medium: slow repeat visits)",
+    title="Fingerprinted assets are public, max-age >= 1 year and immutable; other static assets cached >= 1 day",
     fix="Send `Cache-Control: public, max-age=31536000, immutable` for files whose name holds a content hash, and "
-        "at least `public, max-age=86400` for other static files (edge_nginx does by edge_nginx_fingerprint_regex).")
+        "at least `public, max-age=86400` for other static files (edge_nginx does by edge_nginx_fingerprint_regex).",
+    why="Assets without long-lived caching make every page view slower (and cost bandwidth), which hurts conversion "
+        "and search ranking; nothing leaks.")
 
 
 def _asset_verdict(url: str, resp) -> tuple:
@@ -360,15 +357,14 @@ def static_assets(site: Site, probes) -> list:
 
 # --- cache.edge_hit --------------------------------------------------------------------------------
 
-# low: without edge hits every asset request reaches the origin; the site works, just slower and
-# closer to its capacity under a launch spike.
 EDGE_HIT = F.CheckSpec(
     id="cache.edge_hit", impact=F.LOW, stage="edge",
-    title="A repeated request for a static asset is a cache HIT at the edge (low: otherwise every asset request "
-          "reaches the origin)",
+    title="A repeated request for a static asset is a cache HIT at the edge",
     fix="Let the edge keep static assets: nginx `proxy_cache` with `proxy_cache_valid 200 1d` on the static "
         "location (edge_nginx does) and `add_header X-Cache-Status $upstream_cache_status`; on Cloudflare a cache "
-        "rule that caches the static path.")
+        "rule that caches the static path.",
+    why="Without edge hits every asset request reaches the origin; the site works, just slower and closer to its "
+        "capacity under a launch spike.")
 
 
 @check(EDGE_HIT)

@@ -119,15 +119,14 @@ def pages(site: Site, probes) -> list:
 
 # --- content.mixed ---------------------------------------------------------------------------------
 
-# medium: browsers block mixed scripts and styles (the page breaks: no cart button, no styling)
-# and flag the rest, which costs the padlock and trust at checkout.
 MIXED = F.CheckSpec(
     id="content.mixed", impact=F.MEDIUM, stage="edge",
-    title="https pages load no http:// subresources (medium: browsers block them, breaking the page, and drop "
-          "the padlock)",
+    title="https pages load no http:// subresources",
     fix="Load every script, stylesheet, image, font and frame over https (or a relative URL); in the app's "
         "templates and CSS replace http:// with https://; `Content-Security-Policy: upgrade-insecure-requests` "
-        "is a stopgap.")
+        "is a stopgap.",
+    why="Browsers block mixed scripts and styles (the page breaks: no cart button, no styling) and flag the rest, "
+        "which costs the padlock and trust at checkout.")
 
 
 @check(MIXED)

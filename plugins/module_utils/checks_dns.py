@@ -128,7 +128,9 @@ def _could_not(spec: F.CheckSpec, target: str, what: str, failed: list, evidence
 
 RESOLVES = F.CheckSpec(
     "dns.resolves", F.BLOCKER, STAGE, "Every public host resolves",
-    "Publish an A (and AAAA) record for the host at your DNS provider, pointing at your edge or origin.")
+    "Publish an A (and AAAA) record for the host at your DNS provider, pointing at your edge or origin.",
+    why="A public host that does not resolve is a shop nobody reaches: every visitor gets a browser error before any "
+        "page loads.")
 
 
 @check(RESOLVES)
@@ -167,7 +169,9 @@ def check_resolves(site: Site, probes: t.Any) -> list:
 
 EXPECTED_ORIGIN = F.CheckSpec(
     "dns.expected_origin", F.BLOCKER, STAGE, "Hosts resolve only to the expected edge/origin addresses",
-    "Change the host's A/AAAA records so they list only your edge or origin addresses.")
+    "Change the host's A/AAAA records so they list only your edge or origin addresses.",
+    why="An address outside the expected set sends customers (and their logins and payments) to a server that is not "
+        "yours: a stale record, a forgotten host, or a hijack.")
 
 
 @check(EXPECTED_ORIGIN)
@@ -233,7 +237,9 @@ def check_expected_origin(site: Site, probes: t.Any) -> list:
 
 RESOLVERS_AGREE = F.CheckSpec(
     "dns.resolvers_agree", F.MEDIUM, STAGE, "All resolvers give the same answer",
-    "Make every DNS provider/zone copy publish the same records, then wait for the old TTL to expire.")
+    "Make every DNS provider/zone copy publish the same records, then wait for the old TTL to expire.",
+    why="Resolvers that disagree send some customers to the old or wrong server: a half-moved zone or a stale copy, "
+        "seen only by part of the audience.")
 
 
 @check(RESOLVERS_AGREE)
@@ -277,7 +283,9 @@ def check_resolvers_agree(site: Site, probes: t.Any) -> list:
 
 DANGLING_CNAME = F.CheckSpec(
     "dns.dangling_cname", F.HIGH, STAGE, "No CNAME points at a name that does not resolve",
-    "Delete the CNAME, or point it at a name you control that resolves.")
+    "Delete the CNAME, or point it at a name you control that resolves.",
+    why="A CNAME to a name nobody holds any more can be claimed by anyone at that provider (subdomain takeover), who "
+        "then serves pages and reads cookies under your name.")
 
 
 @check(DANGLING_CNAME)
@@ -323,7 +331,9 @@ def check_dangling_cname(site: Site, probes: t.Any) -> list:
 
 NAMESERVERS = F.CheckSpec(
     "dns.nameservers", F.MEDIUM, STAGE, "At least two nameservers, all authoritative, same serial",
-    "Delegate the domain to at least two nameservers that all serve the zone, from the same source.")
+    "Delegate the domain to at least two nameservers that all serve the zone, from the same source.",
+    why="With one nameserver, or a lame one, part of the lookups time out and the shop looks down for those "
+        "customers; differing serials mean the copies serve different records.")
 
 
 def _nameserver_endpoint(site: Site, address: str) -> Resolver:
@@ -446,7 +456,9 @@ def check_nameservers(site: Site, probes: t.Any) -> list:
 
 CAA = F.CheckSpec(
     "dns.caa", F.MEDIUM, STAGE, "A CAA record names the CA in use",
-    "Publish a CAA record at the apex allowing your certificate authority, e.g. 0 issue \"letsencrypt.org\".")
+    "Publish a CAA record at the apex allowing your certificate authority, e.g. 0 issue \"letsencrypt.org\".",
+    why="Without CAA any CA may issue a certificate for the domain; a CAA record that excludes the CA in use makes "
+        "the next renewal fail.")
 
 _KNOWN_CAA_TAGS = {"issue", "issuewild", "iodef", "issuemail", "issuevmc", "contactemail", "contactphone"}
 

@@ -50,15 +50,14 @@ def _in(address: str, networks) -> bool:
 
 # --- edge.proxied ----------------------------------------------------------------------------------
 
-# high: with the origin's address in public DNS, attackers go around the edge (no WAF, no rate
-# limits, no cache) and can take the origin down directly.
 PROXIED = F.CheckSpec(
     id="edge.proxied", impact=F.HIGH, stage="edge",
-    title="Public hosts resolve to the edge (Cloudflare's ranges or launch_edge_addresses), never to the origin "
-          "(high: an exposed origin lets attackers go around the WAF, rate limits and cache)",
+    title="Public hosts resolve to the edge (Cloudflare's ranges or launch_edge_addresses), never to the origin",
     fix="Point every public name at the edge only: on Cloudflare turn the records' proxy on (orange cloud; the "
         "edge_cloudflare role does), with nginx publish only the edge's addresses; then change the origin's "
-        "address if it was ever public, and let the origin accept traffic from the edge only.")
+        "address if it was ever public, and let the origin accept traffic from the edge only.",
+    why="With the origin's address in public DNS, attackers go around the edge (no WAF, no rate limits, no cache) "
+        "and can take the origin down directly.")
 
 
 @check(PROXIED)
@@ -107,15 +106,14 @@ def proxied(site: Site, probes) -> list:
 
 # --- edge.rate_limit -------------------------------------------------------------------------------
 
-# high: without throttling, credential stuffing runs against the login at full speed and bots run
-# up the chatbot's vendor bill (or take it down) in minutes.
 RATE_LIMIT = F.CheckSpec(
     id="edge.rate_limit", impact=F.HIGH, stage="edge",
-    title="A burst against the login and the chatbot gets 429 before launch_rate_limit_requests requests (high: "
-          "credential stuffing and chatbot abuse run unthrottled)",
+    title="A burst against the login and the chatbot gets 429 before launch_rate_limit_requests requests",
     fix="Throttle the login and chatbot routes per client at the edge and answer 429: nginx "
         "`limit_req_zone ... rate=10r/s; limit_req zone=... burst=20 nodelay; limit_req_status 429;` (edge_nginx "
         "does), or a Cloudflare rate limiting rule on those paths (edge_cloudflare does).",
+    why="Without throttling, credential stuffing runs against the login at full speed and bots run up the chatbot's "
+        "vendor bill (or take it down) in minutes.",
     burst=True)
 
 _ROUTE_BODY = {"login": ("application/x-www-form-urlencoded", "the login"),
@@ -183,14 +181,13 @@ def rate_limit(site: Site, probes) -> list:
 
 # --- edge.settings ---------------------------------------------------------------------------------
 
-# high: flexible SSL sends customers' traffic to the origin in clear; without always-HTTPS, TLS 1.2
-# and the managed WAF rules, the edge leaves the common attacks open.
 SETTINGS = F.CheckSpec(
     id="edge.settings", impact=F.HIGH, stage="edge",
-    title="The Cloudflare zone has SSL full (strict), Always Use HTTPS, minimum TLS 1.2 and the WAF managed rules "
-          "on (high: otherwise traffic to the origin or old clients go unprotected)",
+    title="The Cloudflare zone has SSL full (strict), Always Use HTTPS, minimum TLS 1.2 and the WAF managed rules on",
     fix="Run the edge playbook with edge_provider: cloudflare (role edge_cloudflare), or in the dashboard: SSL/TLS "
-        "mode Full (strict), Always Use HTTPS on, Minimum TLS Version 1.2, Security > WAF > Managed rules on.")
+        "mode Full (strict), Always Use HTTPS on, Minimum TLS Version 1.2, Security > WAF > Managed rules on.",
+    why="Flexible SSL sends customers' traffic to the origin in clear; without always-HTTPS, TLS 1.2 and the managed "
+        "WAF rules, the edge leaves the common attacks open.")
 
 _TLS_ORDER = ("1.0", "1.1", "1.2", "1.3")
 

@@ -131,7 +131,9 @@ def aligned(site: Site, identifier: str, from_domain: str, mode: str) -> bool:
 SPF = F.CheckSpec(
     "email.spf", F.HIGH, STAGE, "Exactly one valid SPF record, within the lookup limits, ending -all or ~all",
     "Publish exactly one TXT record at the mail domain, e.g. \"v=spf1 ip4:<your sending IP> include:<your mail "
-    "provider> -all\", with at most 10 DNS-lookup terms in total.")
+    "provider> -all\", with at most 10 DNS-lookup terms in total.",
+    why="Without one valid SPF record ending in -all or ~all, receivers cannot tell your mail from forgeries: order "
+        "and password-reset mail lands in spam, and phishing in your name gets through.")
 
 
 def _survey(site: Site, probes: t.Any, domain: str) -> spf.SpfSurvey:
@@ -210,7 +212,9 @@ def _spf_fix(survey: spf.SpfSurvey, domain: str) -> str:
 
 SPF_SENDERS = F.CheckSpec(
     "email.spf_senders", F.HIGH, STAGE, "Every sending IP passes SPF",
-    "Add each sending IP to the SPF record (ip4:/ip6:, or the include: of your mail provider).")
+    "Add each sending IP to the SPF record (ip4:/ip6:, or the include: of your mail provider).",
+    why="A sending IP that SPF does not allow gets its mail (order confirmations, password resets) rejected or put "
+        "in spam.")
 
 
 def _spf_results(site: Site, probes: t.Any) -> dict:
@@ -278,7 +282,9 @@ def check_spf_senders(site: Site, probes: t.Any) -> list:
 DKIM = F.CheckSpec(
     "email.dkim", F.HIGH, STAGE, "Each DKIM selector publishes a good key that the deployed private key matches",
     "Publish \"v=DKIM1; k=rsa; p=<base64 public key>\" at SELECTOR._domainkey.DOMAIN for a 2048-bit RSA key, and "
-    "sign with the matching private key (the email_auth role does both).")
+    "sign with the matching private key (the email_auth role does both).",
+    why="Without a good DKIM key that the sender really signs with, receivers cannot verify the mail: it fails DMARC "
+        "and lands in spam or is rejected.")
 
 _TAG_RE = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
 
@@ -598,7 +604,9 @@ def check_dkim(site: Site, probes: t.Any) -> list:
 DMARC = F.CheckSpec(
     "email.dmarc", F.MEDIUM, STAGE, "One valid DMARC record with an enforcing policy and reports",
     "Publish one TXT record at _dmarc.DOMAIN: \"v=DMARC1; p=reject; rua=mailto:dmarc-reports@DOMAIN\" "
-    "(p=quarantine while you watch the first reports).")
+    "(p=quarantine while you watch the first reports).",
+    why="Without an enforcing DMARC policy, receivers deliver mail forged in your name (phishing your customers), "
+        "and without rua nobody sees it happen.")
 
 _POLICIES = ("none", "quarantine", "reject")
 _DMARC_START = re.compile(r"^v\s*=\s*DMARC1\s*(;|$)")
@@ -809,7 +817,9 @@ def check_dmarc(site: Site, probes: t.Any) -> list:
 ALIGNMENT = F.CheckSpec(
     "email.alignment", F.HIGH, STAGE, "SPF or DKIM aligns with the From domain under the DMARC mode",
     "Sign with a DKIM key at the From domain (d=DOMAIN), or send with an envelope sender (Return-Path) at the "
-    "From domain that passes SPF.")
+    "From domain that passes SPF.",
+    why="DMARC passes only when SPF or DKIM is aligned with the From domain; unaligned mail is treated as forged and "
+        "lands in spam or is rejected.")
 
 
 @check(ALIGNMENT)
@@ -894,7 +904,9 @@ def check_alignment(site: Site, probes: t.Any) -> list:
 
 MX = F.CheckSpec(
     "email.mx", F.MEDIUM, STAGE, "MX present and every exchanger resolves",
-    "Publish MX records for the mail domain pointing at host names that have A/AAAA records.")
+    "Publish MX records for the mail domain pointing at host names that have A/AAAA records.",
+    why="Without MX, or with an exchanger that does not resolve, customers' replies and bounces are lost, and some "
+        "receivers distrust a domain that cannot receive mail.")
 
 
 @check(MX)

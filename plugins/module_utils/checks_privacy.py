@@ -20,13 +20,17 @@ CHATBOT_LEAK = F.CheckSpec(
     "the chatbot never reveals another customer's data (eval set)",
     "Put only the signed-in customer's own records into the chatbot's prompt, look orders up by the "
     "session's customer (never by an id from the message), and filter the reply for other customers' "
-    "data, canaries and card numbers before it is sent.")
+    "data, canaries and card numbers before it is sent.",
+    why="A chatbot that tells one customer another's orders, address or card digits is a data breach with the shop's "
+        "name on it.")
 
 CHATBOT_EVAL = F.CheckSpec(
     "privacy.chatbot_eval", F.HIGH, "audit",
     "the chatbot answers the eval set's order questions correctly",
     "Answer order questions from the shop's database for the signed-in customer, and say plainly when "
-    "an order is not found instead of guessing; rerun the eval after every prompt change.")
+    "an order is not found instead of guessing; rerun the eval after every prompt change.",
+    why="A chatbot that gets order questions wrong sends customers to support (or away) and invents order states the "
+        "shop then has to honour.")
 
 
 def _skip_reason(site: Site) -> str | None:

@@ -72,12 +72,12 @@ def _evidence(hits: list, scan: S.Scanner, **more: t.Any) -> dict:
 
 # --- secrets.repo_files ----------------------------------------------------------------------------
 
-# blocker: a live key in the repository is a key every clone, CI log and contractor laptop holds.
 REPO_FILES = F.CheckSpec(
     id="secrets.repo_files", impact=F.BLOCKER, stage="audit",
-    title="No credentials in the app's repository working tree, deploy config or built output (blocker)",
+    title="No credentials in the app's repository working tree, deploy config or built output",
     fix="Rotate each key at its vendor first, then move it to the vault (app_env_secrets) and read it from the "
-        "environment; allowlist a fixture with '# launchready: allow-secret' or the baseline file.")
+        "environment; allowlist a fixture with '# launchready: allow-secret' or the baseline file.",
+    why="A live key in the repository is a key every clone, CI log and contractor laptop holds.")
 
 
 @check(REPO_FILES)
@@ -109,12 +109,12 @@ def files_finding(target: str, hits: list, scan: S.Scanner, where: list) -> F.Fi
 
 # --- secrets.repo_history --------------------------------------------------------------------------
 
-# high: a deleted key is still in every clone's history; only rotation makes it harmless.
 REPO_HISTORY = F.CheckSpec(
     id="secrets.repo_history", impact=F.HIGH, stage="audit",
-    title="No credentials anywhere in the app's git history: every branch, deleted files too (high)",
+    title="No credentials anywhere in the app's git history: every branch, deleted files too",
     fix="Rotate the key at its vendor (deleting the commit does not unshare it), then add its fingerprint to the "
-        "baseline (secret_scan update_baseline) so the gate passes; rewrite history only if the repo is public.")
+        "baseline (secret_scan update_baseline) so the gate passes; rewrite history only if the repo is public.",
+    why="A deleted key is still in every clone's history; only rotation makes it harmless.")
 
 
 @check(REPO_HISTORY)
@@ -190,12 +190,12 @@ def _is_source_map(resp: P.Response) -> bool:
 
 # --- secrets.frontend_bundle -----------------------------------------------------------------------
 
-# blocker: whatever the browser downloads is public; a server key in it is a key anyone can use.
 FRONTEND_BUNDLE = F.CheckSpec(
     id="secrets.frontend_bundle", impact=F.BLOCKER, stage="audit",
-    title="The served HTML, JS, CSS and source maps hold no server-side secret (blocker)",
+    title="The served HTML, JS, CSS and source maps hold no server-side secret",
     fix="Rotate the key, keep it on the server (no NEXT_PUBLIC_/VITE_/REACT_APP_ prefix, no import into client "
-        "code), rebuild and redeploy the bundle, and purge the old one from the edge cache.")
+        "code), rebuild and redeploy the bundle, and purge the old one from the edge cache.",
+    why="Whatever the browser downloads is public; a server key in it is a key anyone can use.")
 
 
 @check(FRONTEND_BUNDLE)
@@ -225,13 +225,13 @@ def frontend_bundle(site: Site, probes: t.Any) -> list:
 
 # --- secrets.public_files --------------------------------------------------------------------------
 
-# blocker: a served .env or .git hands over every key and the source code at once.
 PUBLIC_FILES = F.CheckSpec(
     id="secrets.public_files", impact=F.BLOCKER, stage="audit",
-    title="/.env, /.git, backup copies and source maps are not served (blocker)",
+    title="/.env, /.git, backup copies and source maps are not served",
     fix="Deny dotfiles and backups at the edge (nginx: location ~ /\\. { deny all; } and location ~ "
         "(~|\\.bak|\\.old|\\.swp|\\.zip)$ { deny all; }), deploy only the build output, and stop publishing "
-        "*.map files (or serve them only to your error tracker); rotate any key the files held.")
+        "*.map files (or serve them only to your error tracker); rotate any key the files held.",
+    why="A served .env or .git hands over every key and the source code at once.")
 
 
 def leak_paths(site: Site) -> list:

@@ -11,17 +11,7 @@ tls.protocols adds one handshake per protocol version.  A host with several
 addresses gets one finding per check: the worst address decides the status and
 the summary, and ``evidence.addresses`` lists every address's status.
 
-Impacts (checks.md impact table):
-- tls.cert_valid - blocker: browsers show a full-page error, customers cannot buy.
-- tls.cert_expiry - high: the outage is days away.  An expired certificate is not
-  raised to blocker here: OpenSSL rejects it, so tls.cert_valid already fails it as a
-  blocker and the risk list ranks it there, while the check keeps one impact.
-- tls.chain_complete - high: browsers often patch a missing intermediate from
-  their cache or AIA, but API clients, mobile apps, webhooks and curl fail.
-- tls.protocols - medium: no modern client is downgraded to TLS 1.0/1.1, but
-  scanners (SSL Labs, PCI ASV scans) flag the site, which hurts trust.
-- tls.key_strength - high: modern clients reject RSA < 2048 and SHA-1 leaves (so
-  tls.cert_valid fails too); where they still connect, the key is breakable soon.
+Why each check exists and has its impact: the ``why`` of its CheckSpec below.
 """
 
 from __future__ import annotations
@@ -186,7 +176,8 @@ def _trust_text(site: Site) -> str:
 CERT_VALID = F.CheckSpec(
     id="tls.cert_valid", impact=F.BLOCKER, stage="audit",
     title="certificate chain validates to a trusted root and the name matches, on every host",
-    fix="Serve a certificate from a publicly trusted CA that names every public host, with its full chain.")
+    fix="Serve a certificate from a publicly trusted CA that names every public host, with its full chain.",
+    why="Browsers show a full-page error and customers cannot buy.")
 
 
 def _verify_reason(result: tls_probe.TlsResult, leaf: t.Any, host: str) -> tuple:
@@ -253,7 +244,10 @@ def cert_valid(site: Site, probes: t.Any) -> list:
 CERT_EXPIRY = F.CheckSpec(
     id="tls.cert_expiry", impact=F.HIGH, stage="audit",
     title="days until the certificate's notAfter",
-    fix="Renew the certificate now and make renewal automatic (see tls.auto_renew).")
+    fix="Renew the certificate now and make renewal automatic (see tls.auto_renew).",
+    why="A certificate about to expire is an outage days away. An expired certificate is not raised to blocker "
+        "here: OpenSSL rejects it, so tls.cert_valid already fails it as a blocker and the risk list ranks it "
+        "there, while the check keeps one impact.")
 
 
 @check(CERT_EXPIRY)
@@ -296,7 +290,9 @@ def cert_expiry(site: Site, probes: t.Any) -> list:
 CHAIN_COMPLETE = F.CheckSpec(
     id="tls.chain_complete", impact=F.HIGH, stage="audit",
     title="the server sends every intermediate it needs",
-    fix="Configure the server with the full chain (leaf followed by its intermediates, e.g. fullchain.pem).")
+    fix="Configure the server with the full chain (leaf followed by its intermediates, e.g. fullchain.pem).",
+    why="Browsers often patch a missing intermediate from their cache or AIA, but API clients, mobile apps, webhooks "
+        "and curl fail.")
 
 
 @check(CHAIN_COMPLETE)
@@ -360,7 +356,10 @@ def chain_complete(site: Site, probes: t.Any) -> list:
 PROTOCOLS = F.CheckSpec(
     id="tls.protocols", impact=F.MEDIUM, stage="audit",
     title="TLS 1.2 and/or 1.3 offered, nothing older",
-    fix="Allow only TLS 1.2 and 1.3 (nginx: ssl_protocols TLSv1.2 TLSv1.3;) and reload the server.")
+    fix="Allow only TLS 1.2 and 1.3 (nginx: ssl_protocols TLSv1.2 TLSv1.3;) and reload the server.",
+    why="TLS 1.0/1.1 accepted: no modern client is downgraded to them, but scanners (SSL Labs, PCI ASV scans) "
+        "flag the site, which hurts trust.")
+
 
 _MODERN = ("TLSv1.2", "TLSv1.3")
 _PROBED = ("TLSv1", "TLSv1.1", "TLSv1.2", "TLSv1.3")
@@ -426,7 +425,9 @@ def protocols(site: Site, probes: t.Any) -> list:
 KEY_STRENGTH = F.CheckSpec(
     id="tls.key_strength", impact=F.HIGH, stage="audit",
     title="RSA >= 2048 bits or EC >= P-256, signature SHA-256 or better",
-    fix="Reissue the certificate with an ECDSA P-256 (or RSA 2048+) key, signed with SHA-256 or better.")
+    fix="Reissue the certificate with an ECDSA P-256 (or RSA 2048+) key, signed with SHA-256 or better.",
+    why="Modern clients reject RSA < 2048 and SHA-1 leaves (so tls.cert_valid fails too); where they still connect, "
+        "the key is breakable soon.")
 
 
 def _key_text(key: t.Any) -> tuple:

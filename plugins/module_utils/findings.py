@@ -40,8 +40,11 @@ class CheckSpec:
     id: str
     impact: str
     stage: str
-    title: str
+    title: str  # what the check verifies, short: the catalog's "verifies" column
     fix: str
+    # Why the check exists: what a customer or the business loses when it fails (and so why it
+    # has its impact). Shown beside the fix in report.md/html; not a field of report.json's findings.
+    why: str = ""
     # A burst probe (a POST burst, a load test) would disturb the other checks of the site
     # (a rate limiter then answers them 429): the runner starts it only after all others ended.
     burst: bool = False

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import importlib
+import re
 import threading
 import time
 
@@ -61,3 +63,27 @@ def test_each_guarded_returns_an_exception_as_that_items_value():
     out = parallel.each_guarded(boom, [1, 2, 3], workers=4)
     assert out[0] == 1 and out[2] == 3
     assert isinstance(out[1], RuntimeError)
+
+
+SPEC_MODULES = ("module_utils.app_env", "module_utils.checks_cache", "module_utils.checks_content",
+                "module_utils.checks_deploy", "module_utils.checks_dns", "module_utils.checks_edge",
+                "module_utils.checks_email", "module_utils.checks_http", "module_utils.checks_monitoring",
+                "module_utils.checks_privacy", "module_utils.checks_renewal", "module_utils.checks_secrets",
+                "module_utils.checks_tls", "module_utils.logs_pii", "plugin_utils.load_check")
+
+
+def _all_specs() -> list:
+    specs = []
+    for name in SPEC_MODULES:
+        module = importlib.import_module("ansible_collections.launchready.ops.plugins." + name)
+        specs.extend(v for v in vars(module).values() if isinstance(v, F.CheckSpec))
+    return specs
+
+
+def test_every_check_says_why_it_exists_and_keeps_its_title_short():
+    specs = _all_specs()
+    assert len({s.id for s in specs}) >= 55
+    for spec in specs:
+        assert spec.why and spec.why.endswith("."), "%s: why= must give the reason the check exists" % spec.id
+        assert not re.search(r"\((blocker|high|medium|low)\b", spec.title), \
+            "%s: the reason belongs in why=, not in the title: %r" % (spec.id, spec.title)
