@@ -241,13 +241,13 @@ def cert_valid(site: Site, probes: t.Any) -> list:
 
 # --- tls.cert_expiry ---------------------------------------------------------------
 
+# Not raised to blocker when expired: OpenSSL rejects an expired certificate, so tls.cert_valid already
+# fails it as a blocker and the risk list ranks it there, while this check keeps one impact.
 CERT_EXPIRY = F.CheckSpec(
     id="tls.cert_expiry", impact=F.HIGH, stage="audit",
     title="days until the certificate's notAfter",
     fix="Renew the certificate now and make renewal automatic (see tls.auto_renew).",
-    why="A certificate about to expire is an outage days away. An expired certificate is not raised to blocker "
-        "here: OpenSSL rejects it, so tls.cert_valid already fails it as a blocker and the risk list ranks it "
-        "there, while the check keeps one impact.")
+    why="A certificate about to expire is an outage days away: every visit then shows a browser error.")
 
 
 @check(CERT_EXPIRY)

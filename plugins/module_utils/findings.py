@@ -54,6 +54,18 @@ class CheckSpec:
             raise ValueError("check %s: unknown impact %r" % (self.id, self.impact))
         if self.stage not in STAGES:
             raise ValueError("check %s: unknown stage %r" % (self.id, self.stage))
+        if self.why:  # the catalog's own spec; a throwaway spec (tests) never hides its reason
+            _CATALOG.setdefault(self.id, self)
+
+
+# check id -> CheckSpec, for every spec defined in this process (the report looks up ``why`` here).
+_CATALOG: dict = {}
+
+
+def why_of(check_id: str) -> str:
+    """Why the check ``check_id`` exists, or "" when its spec is not loaded in this process."""
+    spec = _CATALOG.get(check_id)
+    return spec.why if spec else ""
 
 
 @dataclasses.dataclass

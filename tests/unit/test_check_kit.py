@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+import pathlib
 import re
 import threading
 import time
@@ -10,6 +11,7 @@ import time
 from ansible_collections.launchready.ops.plugins.module_utils import findings as F
 from ansible_collections.launchready.ops.plugins.module_utils import parallel
 from ansible_collections.launchready.ops.plugins.module_utils import verdicts as V
+from ansible_collections.launchready.ops.plugins.plugin_utils import reports
 
 
 def test_status_order_is_fail_error_warn_pass_skip():
@@ -65,16 +67,9 @@ def test_each_guarded_returns_an_exception_as_that_items_value():
     assert isinstance(out[1], RuntimeError)
 
 
-SPEC_MODULES = ("module_utils.app_env", "module_utils.checks_cache", "module_utils.checks_content",
-                "module_utils.checks_deploy", "module_utils.checks_dns", "module_utils.checks_edge",
-                "module_utils.checks_email", "module_utils.checks_http", "module_utils.checks_monitoring",
-                "module_utils.checks_privacy", "module_utils.checks_renewal", "module_utils.checks_secrets",
-                "module_utils.checks_tls", "module_utils.logs_pii", "plugin_utils.load_check")
-
-
 def _all_specs() -> list:
     specs = []
-    for name in SPEC_MODULES:
+    for name in reports.SPEC_MODULES:
         module = importlib.import_module("ansible_collections.launchready.ops.plugins." + name)
         specs.extend(v for v in vars(module).values() if isinstance(v, F.CheckSpec))
     return specs
@@ -87,3 +82,23 @@ def test_every_check_says_why_it_exists_and_keeps_its_title_short():
         assert spec.why and spec.why.endswith("."), "%s: why= must give the reason the check exists" % spec.id
         assert not re.search(r"\((blocker|high|medium|low)\b", spec.title), \
             "%s: the reason belongs in why=, not in the title: %r" % (spec.id, spec.title)
+
+
+def test_every_module_defining_specs_is_in_the_reports_list():
+    root = pathlib.Path(reports.__file__).resolve().parents[1]
+    defining = {"%s.%s" % (p.parent.name, p.stem) for p in root.glob("*_utils/*.py")
+                if "F.CheckSpec(" in p.read_text(encoding="utf-8")}
+    assert defining == set(reports.SPEC_MODULES)
+
+
+def test_the_reports_show_why_beside_the_fix_and_json_keeps_its_contract():
+    finding = F.Finding(check="cache.set_cookie", status=F.FAIL, impact=F.BLOCKER, stage="edge",
+                        target="shop.test", summary="/ sets a cookie and is cacheable", fix="Send no-store.")
+    report = reports.build("shop.test", [finding], generated="2026-12-03T00:00:00Z")
+    why = reports.why("cache.set_cookie")
+    assert why.startswith("A cached response that sets a cookie")
+    assert "Send no-store. *Why it matters: %s*" % why in reports.render_markdown(report)
+    assert "<div class='why'>Why it matters: %s</div>" % why in reports.render_html(report)
+    assert set(report["risks"][0]) == {"rank", "check", "status", "impact", "targets", "summary", "fix", "blocks"}
+    assert "why" not in report["findings"][0]
+    assert reports.why("no.such_check") == ""
