@@ -148,13 +148,12 @@ def name_diff(before: dict, after: dict) -> tuple:
 
 # --- secrets.env_complete -------------------------------------------------------------------------
 
-# blocker: the app starts without a variable it reads and checkout or login breaks for customers.
 ENV_COMPLETE = F.CheckSpec(
     id="secrets.env_complete", impact=F.BLOCKER, stage="audit",
-    title="Every environment variable the app reads is defined for the target environment (blocker: a missing "
-          "one breaks the app after the deploy)",
+    title="Every environment variable the app reads is defined for the target environment",
     fix="Define the missing names for this environment: plain values in app_env_vars, secrets in the vaulted "
-        "app_env_secrets (ansible-vault encrypt_string --vault-id launchready@prompt).")
+        "app_env_secrets (ansible-vault encrypt_string --vault-id launchready@prompt).",
+    why="The app starts without a variable it reads and checkout or login breaks for customers.")
 
 
 def env_complete(target: str, environment: str, declared: list, found: dict, values: dict) -> F.Finding:
@@ -173,12 +172,12 @@ def env_complete(target: str, environment: str, declared: list, found: dict, val
 
 # --- secrets.env_separation -----------------------------------------------------------------------
 
-# high: a staging leak (many more people, weaker controls) becomes a production compromise.
 ENV_SEPARATION = F.CheckSpec(
     id="secrets.env_separation", impact=F.HIGH, stage="audit",
-    title="Production and staging share no secret value (high: a staging leak must not open production)",
+    title="Production and staging share no secret value",
     fix="Generate a separate value for each environment (a new key per environment at each vendor) and put "
-        "each in that environment's vault.")
+        "each in that environment's vault.",
+    why="A staging leak (many more people, weaker controls) becomes a production compromise.")
 
 
 def env_separation(target: str, secrets_by_env: dict, production: str = "production",

@@ -29,6 +29,7 @@ import typing as t
 import urllib.parse
 
 from ansible_collections.launchready.ops.plugins.module_utils import http_probe, pii
+from ansible_collections.launchready.ops.plugins.module_utils.site import Site
 
 DEFAULT_SET = os.path.join(os.path.dirname(os.path.abspath(__file__)), "data", "chatbot_eval.yml")
 LEAK_CHECK = "privacy.chatbot_leak"
@@ -195,7 +196,7 @@ def judge(answer: str, question: str, me: dict, other_customer: dict, me_custome
 class _Client:
     """Sequential, spaced, budgeted requests to the site's canonical host, with one cookie jar per session."""
 
-    site: t.Any
+    site: Site
     address: str
     max_requests: int
     deadline: float
@@ -242,7 +243,7 @@ def _cookies(resp: http_probe.Response) -> dict:
     return jar
 
 
-def _login(client: _Client, site: t.Any, customer: dict, label: str) -> dict:
+def _login(client: _Client, site: Site, customer: dict, label: str) -> dict:
     if not customer.get("password"):
         raise RuntimeError("customer %s has no password in launch_customers" % label)
     body = urllib.parse.urlencode({"email": customer.get("email", ""),
@@ -257,7 +258,7 @@ def _login(client: _Client, site: t.Any, customer: dict, label: str) -> dict:
     return jar
 
 
-def run(site: t.Any, probes: t.Any = None) -> dict:
+def run(site: Site, probes: t.Any = None) -> dict:
     """Run the eval against ``site``: {categories, failures, errors, requests, elapsed_s, cases}."""
     settings = site.chatbot_eval
     evalset = load_sets(settings.get("sets") or ())

@@ -18,7 +18,6 @@ each path, why it must never be cached (``NEVER_CACHE_WHY``).
 
 from __future__ import annotations
 
-import concurrent.futures
 import typing as t
 import urllib.parse
 
@@ -26,8 +25,13 @@ from ansible_collections.launchready.ops.plugins.module_utils import edge_probe 
 from ansible_collections.launchready.ops.plugins.module_utils import findings as F
 from ansible_collections.launchready.ops.plugins.module_utils import http_cache_rules as R
 from ansible_collections.launchready.ops.plugins.module_utils import http_probe as P
+from ansible_collections.launchready.ops.plugins.module_utils import parallel
 from ansible_collections.launchready.ops.plugins.module_utils.check_registry import check
+from ansible_collections.launchready.ops.plugins.module_utils.site import Site
 from ansible_collections.launchready.ops.plugins.module_utils.verdicts import Verdicts
+
+# Paths x addresses fetched twice each at once (the budget in probe_budget.py caps the sockets).
+WORKERS = 8
 
 # Why each kind of path must never be cached: the note in the report and the handover.
 NEVER_CACHE_WHY = (
@@ -67,7 +71,7 @@ def _not_a_page(url: str, resp) -> str:
     return "%s answered %d (%s): not the page itself, so how it is cached is unknown" % (url, resp.status, why)
 
 
-def _pairs(site, probes, paths: list) -> tuple:
+def _pairs(site: Site, probes, paths: list) -> tuple:
     """({path: [(address, first, second)]}, problem or ""): every path asked twice at every address."""
     addrs, problem = E.canonical_addresses(site, probes)
     if not addrs:
@@ -76,14 +80,13 @@ def _pairs(site, probes, paths: list) -> tuple:
     out: dict = {path: [] for path in paths}
     if not jobs:
         return out, ""
-    with concurrent.futures.ThreadPoolExecutor(max_workers=min(8, len(jobs))) as pool:
-        results = list(pool.map(lambda job: E.fetch_twice(site, probes, E.url_for(site, job[0]), job[1]), jobs))
+    results = parallel.each(lambda job: E.fetch_twice(site, probes, E.url_for(site, job[0]), job[1]), jobs, WORKERS)
     for (path, addr), (first, second) in zip(jobs, results, strict=True):
         out[path].append((addr, first, second))
     return out, ""
 
 
-def _asset_pairs(site, probes, urls: list) -> list:
+def _asset_pairs(site: Site, probes, urls: list) -> list:
     """[(url, address, first, second)] for asset URLs (each at the first address of its host)."""
     def one(url: str) -> tuple:
         host = urllib.parse.urlsplit(url).hostname or site.canonical_host
@@ -94,24 +97,23 @@ def _asset_pairs(site, probes, urls: list) -> list:
         return url, addrs[0], first, second
     if not urls:
         return []
-    with concurrent.futures.ThreadPoolExecutor(max_workers=min(8, len(urls))) as pool:
-        return list(pool.map(one, urls))
+    return parallel.each(one, urls, WORKERS)
 
 
 # --- cache.never_cache -----------------------------------------------------------------------------
 
-# blocker: a checkout, account or login answer served from a shared cache shows one customer's
-# private data (or session) to the next visitor.
 NEVER_CACHE = F.CheckSpec(
     id="cache.never_cache", impact=F.BLOCKER, stage="edge",
-    title="Checkout, cart, account, login, chatbot and API answers are private or no-store and never come from "
-          "the edge cache (blocker: a cached answer shows one customer's data to the next)",
+    title="Checkout, cart, account, login, chatbot and API answers are private or no-store and never come from the "
+          "edge cache",
     fix="Answer these paths with `Cache-Control: private, no-store` and keep them out of the edge cache: with the "
         "edge_nginx role list them in edge_nginx_never_cache (launch_never_cache); in nginx "
-        "`proxy_no_cache`/`proxy_cache_bypass` for them; on Cloudflare a cache rule that bypasses the cache.")
+        "`proxy_no_cache`/`proxy_cache_bypass` for them; on Cloudflare a cache rule that bypasses the cache.",
+    why="A checkout, account or login answer served from a shared cache shows one customer's private data (or "
+        "session) to the next visitor.")
 
 
-def never_cache_paths(site) -> list:
+def never_cache_paths(site: Site) -> list:
     """launch_never_cache plus every configured route below one of them (e.g. /api/chat under /api)."""
     paths = [p if p.startswith("/") else "/" + p for p in site.never_cache]
     paths += [route for route in site.routes.values() if _under(route, site.never_cache)]
@@ -119,7 +121,7 @@ def never_cache_paths(site) -> list:
 
 
 @check(NEVER_CACHE)
-def never_cache(site, probes) -> list:
+def never_cache(site: Site, probes) -> list:
     paths = never_cache_paths(site)
     pairs, problem = _pairs(site, probes, paths)
     if problem:
@@ -156,7 +158,7 @@ def never_cache(site, probes) -> list:
     return out
 
 
-def _loops(site, probes, url: str, address: str, resp) -> str:
+def _loops(site: Site, probes, url: str, address: str, resp) -> str:
     """The loop a redirect leads into ("" when it is no redirect or its chain ends): the page is never reached."""
     if not resp.is_redirect:
         return ""
@@ -180,19 +182,18 @@ def _never_cache_gap(url: str, resp, shown: str, stored: R.Storability) -> tuple
 
 # --- cache.set_cookie ------------------------------------------------------------------------------
 
-# blocker: a cached response that sets a cookie hands the same cookie (often a session) to every
-# visitor the cache answers.
 SET_COOKIE = F.CheckSpec(
     id="cache.set_cookie", impact=F.BLOCKER, stage="edge",
-    title="No cacheable response sets a cookie (blocker: a cached Set-Cookie gives one visitor's session to "
-          "every other)",
+    title="No cacheable response sets a cookie",
     fix="Never let a response that sets a cookie be cached: send `Cache-Control: private, no-store` with every "
         "Set-Cookie, and never make the edge ignore Set-Cookie (`proxy_ignore_headers Set-Cookie`) on pages; "
-        "strip cookies from static assets instead (`proxy_hide_header Set-Cookie`).")
+        "strip cookies from static assets instead (`proxy_hide_header Set-Cookie`).",
+    why="A cached response that sets a cookie hands the same cookie (often a session) to every visitor the cache "
+        "answers.")
 
 
 @check(SET_COOKIE)
-def set_cookie(site, probes) -> list:
+def set_cookie(site: Site, probes) -> list:
     paths = list(dict.fromkeys(["/"] + list(site.routes.values())))
     pairs, problem = _pairs(site, probes, paths)
     if problem:
@@ -241,21 +242,20 @@ def set_cookie(site, probes) -> list:
 
 # --- cache.deception -------------------------------------------------------------------------------
 
-# blocker: web cache deception - a victim opens /account/x.css, the edge caches their account page
-# because of the .css, and the attacker reads it from the cache.
 DECEPTION = F.CheckSpec(
     id="cache.deception", impact=F.BLOCKER, stage="edge",
-    title="PATH/x.css on a dynamic path is not cached as HTML (blocker: web cache deception lets anyone read a "
-          "customer's cached account page)",
+    title="PATH/x.css on a dynamic path is not cached as HTML",
     fix="Cache by the response, not the URL's extension: keep never-cache paths out of the cache whatever they "
         "end with (edge_nginx does), make the app answer 404 for unknown sub-paths, and on Cloudflare enable "
-        "Cache Deception Armor and never use 'cache everything' on dynamic paths.")
+        "Cache Deception Armor and never use 'cache everything' on dynamic paths.",
+    why="Web cache deception - a victim opens /account/x.css, the edge caches their account page because of the "
+        ".css, and the attacker reads it from the cache.")
 
 DECEPTION_FILE = "launchready-deception-probe.css"
 
 
 @check(DECEPTION)
-def deception(site, probes) -> list:
+def deception(site: Site, probes) -> list:
     bases = [p.rstrip("/") for p in never_cache_paths(site)]
     paths = list(dict.fromkeys("%s/%s" % (base, DECEPTION_FILE) for base in bases if base))
     pairs, problem = _pairs(site, probes, paths)
@@ -299,14 +299,13 @@ def deception(site, probes) -> list:
 
 # --- cache.static_assets ---------------------------------------------------------------------------
 
-# medium: assets without long-lived caching make every page view slower (and cost bandwidth), which
-# hurts conversion and search ranking; nothing leaks.
 STATIC_ASSETS = F.CheckSpec(
     id="cache.static_assets", impact=F.MEDIUM, stage="edge",
-    title="Fingerprinted assets are public, max-age >= 1 year and immutable; other static assets cached >= 1 day "
-          "(medium: slow repeat visits)",
+    title="Fingerprinted assets are public, max-age >= 1 year and immutable; other static assets cached >= 1 day",
     fix="Send `Cache-Control: public, max-age=31536000, immutable` for files whose name holds a content hash, and "
-        "at least `public, max-age=86400` for other static files (edge_nginx does by edge_nginx_fingerprint_regex).")
+        "at least `public, max-age=86400` for other static files (edge_nginx does by edge_nginx_fingerprint_regex).",
+    why="Assets without long-lived caching make every page view slower (and cost bandwidth), which hurts conversion "
+        "and search ranking; nothing leaks.")
 
 
 def _asset_verdict(url: str, resp) -> tuple:
@@ -328,7 +327,7 @@ def _asset_verdict(url: str, resp) -> tuple:
 
 
 @check(STATIC_ASSETS)
-def static_assets(site, probes) -> list:
+def static_assets(site: Site, probes) -> list:
     urls, problem = E.static_assets(site, probes)
     if problem:
         return [F.make(STATIC_ASSETS, F.ERROR, site.canonical_host, "cannot find the static assets: %s" % problem)]
@@ -358,19 +357,18 @@ def static_assets(site, probes) -> list:
 
 # --- cache.edge_hit --------------------------------------------------------------------------------
 
-# low: without edge hits every asset request reaches the origin; the site works, just slower and
-# closer to its capacity under a launch spike.
 EDGE_HIT = F.CheckSpec(
     id="cache.edge_hit", impact=F.LOW, stage="edge",
-    title="A repeated request for a static asset is a cache HIT at the edge (low: otherwise every asset request "
-          "reaches the origin)",
+    title="A repeated request for a static asset is a cache HIT at the edge",
     fix="Let the edge keep static assets: nginx `proxy_cache` with `proxy_cache_valid 200 1d` on the static "
         "location (edge_nginx does) and `add_header X-Cache-Status $upstream_cache_status`; on Cloudflare a cache "
-        "rule that caches the static path.")
+        "rule that caches the static path.",
+    why="Without edge hits every asset request reaches the origin; the site works, just slower and closer to its "
+        "capacity under a launch spike.")
 
 
 @check(EDGE_HIT)
-def edge_hit(site, probes) -> list:
+def edge_hit(site: Site, probes) -> list:
     urls, problem = E.static_assets(site, probes)
     if problem:
         return [F.make(EDGE_HIT, F.ERROR, site.canonical_host, "cannot find the static assets: %s" % problem)]

@@ -25,16 +25,22 @@ Pages: the canonical homepage and every configured route that answers 200 with H
 from __future__ import annotations
 
 import base64
-import concurrent.futures
 import hashlib
 import time
 import urllib.parse
 
-from ansible_collections.launchready.ops.plugins.module_utils import chromium_probe, probe_budget, tls_pin, tls_probe
+from ansible_collections.launchready.ops.plugins.module_utils import (
+    chromium_probe,
+    parallel,
+    probe_budget,
+    tls_pin,
+    tls_probe,
+)
 from ansible_collections.launchready.ops.plugins.module_utils import edge_probe as E
 from ansible_collections.launchready.ops.plugins.module_utils import findings as F
 from ansible_collections.launchready.ops.plugins.module_utils import http_probe as P
 from ansible_collections.launchready.ops.plugins.module_utils.check_registry import check
+from ansible_collections.launchready.ops.plugins.module_utils.site import Site
 
 try:
     from cryptography import x509
@@ -46,7 +52,7 @@ BROWSER_WORKERS = 2
 MAX_STYLESHEETS = 5
 
 
-def browser_path(site) -> tuple:
+def browser_path(site: Site) -> tuple:
     """(path of Chromium or None, why not when None), from ``launch_browser``."""
     return chromium_probe.browser_path(site.browser)
 
@@ -57,7 +63,7 @@ def _spki(der: bytes) -> str:
     return base64.b64encode(hashlib.sha256(info).digest()).decode("ascii")
 
 
-def _browser_setup(site, probes) -> tuple:
+def _browser_setup(site: Site, probes) -> tuple:
     """(host resolver rules, SPKI pins of leaves our own verification accepted, problem or "")."""
     rules, pins = [], []
     for host in dict.fromkeys([site.canonical_host] + list(site.hosts)):
@@ -79,7 +85,7 @@ def _browser_setup(site, probes) -> tuple:
     return ", ".join(rules), sorted(set(pins)), ""
 
 
-def parse_page(site, probes, page: P.Response) -> dict:
+def parse_page(site: Site, probes, page: P.Response) -> dict:
     """The parse fallback: http:// references in the page's markup and in the site's own stylesheets."""
     started = time.monotonic()
     refs = E.page_refs(page.url, page.body)
@@ -98,7 +104,7 @@ def parse_page(site, probes, page: P.Response) -> dict:
             "stylesheets": sheets}
 
 
-def pages(site, probes) -> list:
+def pages(site: Site, probes) -> list:
     """Final https responses on the canonical host that are 200 HTML pages, one per URL."""
     found: dict = {}
     for chains in P.route_chains(site, probes, "https").values():
@@ -113,19 +119,18 @@ def pages(site, probes) -> list:
 
 # --- content.mixed ---------------------------------------------------------------------------------
 
-# medium: browsers block mixed scripts and styles (the page breaks: no cart button, no styling)
-# and flag the rest, which costs the padlock and trust at checkout.
 MIXED = F.CheckSpec(
     id="content.mixed", impact=F.MEDIUM, stage="edge",
-    title="https pages load no http:// subresources (medium: browsers block them, breaking the page, and drop "
-          "the padlock)",
+    title="https pages load no http:// subresources",
     fix="Load every script, stylesheet, image, font and frame over https (or a relative URL); in the app's "
         "templates and CSS replace http:// with https://; `Content-Security-Policy: upgrade-insecure-requests` "
-        "is a stopgap.")
+        "is a stopgap.",
+    why="Browsers block mixed scripts and styles (the page breaks: no cart button, no styling) and flag the rest, "
+        "which costs the padlock and trust at checkout.")
 
 
 @check(MIXED)
-def mixed(site, probes) -> list:
+def mixed(site: Site, probes) -> list:
     found = pages(site, probes)
     if not found:
         problem, failed = "", []
@@ -145,9 +150,8 @@ def mixed(site, probes) -> list:
         rules, pins, problem = _browser_setup(site, probes)
         budget = site.browser_timeout or max(15.0, 3 * site.timeout)
         slots = probe_budget.for_site(site)
-        with concurrent.futures.ThreadPoolExecutor(max_workers=min(BROWSER_WORKERS, len(found))) as pool:
-            results = list(pool.map(lambda page: chromium_probe.load_page(binary, page.url, rules, pins, budget,
-                                                                          slots=slots), found))
+        results = parallel.each(lambda page: chromium_probe.load_page(binary, page.url, rules, pins, budget,
+                                                                     slots=slots), found, BROWSER_WORKERS)
     else:
         results = [parse_page(site, probes, page) for page in found]
     how = "headless Chromium" if binary else "HTML/CSS parse (%s)" % why_not

@@ -40,13 +40,12 @@ class DeployFacts:
 
 # --- deploy.live_release ------------------------------------------------------------------------
 
-# high: nobody should ever wonder which commit customers are running.
 LIVE_RELEASE = F.CheckSpec(
     id="deploy.live_release", impact=F.HIGH, stage="deploy",
-    title="The release the app serves is the one the release ledger says is live (high: otherwise nobody "
-          "knows which code customers run)",
+    title="The release the app serves is the one the release ledger says is live",
     fix="Restart the app from the current release (the deploy's restart hook), or deploy again; if the app "
-        "has no version endpoint, add one that returns its commit and set launch_routes.version.")
+        "has no version endpoint, add one that returns its commit and set launch_routes.version.",
+    why="Nobody should ever wonder which commit customers are running.")
 
 
 @check(LIVE_RELEASE)
@@ -82,13 +81,12 @@ def live_release(facts: DeployFacts, probes) -> list:
 
 # --- deploy.rollback_ready ----------------------------------------------------------------------
 
-# high: without a previous good release on disk, rollback becomes a rebuild under pressure.
 ROLLBACK_READY = F.CheckSpec(
     id="deploy.rollback_ready", impact=F.HIGH, stage="deploy",
-    title="A previous complete release is on disk and rollback is one switch away (high: otherwise a bad "
-          "deploy means a rebuild under pressure)",
+    title="A previous complete release is on disk and rollback is one switch away",
     fix="Deploy through launchready.ops.deploy so each release stays on disk, and keep release_keep >= 2; "
-        "then `ansible-playbook launchready.ops.rollback` switches back in one step.")
+        "then `ansible-playbook launchready.ops.rollback` switches back in one step.",
+    why="Without a previous good release on disk, rollback becomes a rebuild under pressure.")
 
 
 @check(ROLLBACK_READY)
@@ -107,12 +105,11 @@ def rollback_ready(facts: DeployFacts, probes) -> list:
 
 # --- deploy.repeatable --------------------------------------------------------------------------
 
-# medium: a deploy that changes something every run hides real drift and restarts for nothing.
 REPEATABLE = F.CheckSpec(
     id="deploy.repeatable", impact=F.MEDIUM, stage="deploy",
-    title="A second run of the deploy changes nothing (medium: otherwise every run restarts the app and real "
-          "drift hides in the noise)",
-    fix="Make the build, env and restart hooks report a change only when they changed something (changed_when).")
+    title="A second run of the deploy changes nothing",
+    fix="Make the build, env and restart hooks report a change only when they changed something (changed_when).",
+    why="A deploy that changes something every run hides real drift and restarts for nothing.")
 
 
 @check(REPEATABLE)
@@ -129,12 +126,12 @@ def repeatable(facts: DeployFacts, probes) -> list:
 
 # --- deploy.migrations_rerun --------------------------------------------------------------------
 
-# high: a migration that is not safe to re-run turns a retried deploy into data damage.
 MIGRATIONS_RERUN = F.CheckSpec(
     id="deploy.migrations_rerun", impact=F.HIGH, stage="deploy",
-    title="Running the migrations twice is a no-op (high: a retried deploy must not damage data)",
+    title="Running the migrations twice is a no-op",
     fix="Guard every migration (CREATE ... IF NOT EXISTS, a schema_migrations table) so a second run changes "
-        "neither schema nor data.")
+        "neither schema nor data.",
+    why="A migration that is not safe to re-run turns a retried deploy into data damage.")
 
 
 @check(MIGRATIONS_RERUN)

@@ -18,9 +18,7 @@ concurrently: a healthy site takes milliseconds, a hanging resolver about one
 
 from __future__ import annotations
 
-import concurrent.futures
 import ipaddress
-import socket
 import typing as t
 
 try:
@@ -32,41 +30,29 @@ except ImportError:  # pragma: no cover - dns_query reports the missing library
 
 from ansible_collections.launchready.ops.plugins.module_utils import dns_query as Q
 from ansible_collections.launchready.ops.plugins.module_utils import findings as F
+from ansible_collections.launchready.ops.plugins.module_utils import parallel
 from ansible_collections.launchready.ops.plugins.module_utils.check_registry import check
-from ansible_collections.launchready.ops.plugins.module_utils.site import Resolver
+from ansible_collections.launchready.ops.plugins.module_utils.site import Resolver, Site
 
 STAGE = "audit"
+# Per-host and per-server questions at once: a DNS question is one small datagram.
+WORKERS = 32
 
 
 # ---------------------------------------------------------------- helpers
 
-def _each(fn: t.Callable, items: t.Iterable) -> list:
-    """``[fn(x) for x in items]``, run concurrently, results in input order."""
-    items = list(items)
-    if len(items) <= 1:
-        return [fn(x) for x in items]
-    with concurrent.futures.ThreadPoolExecutor(max_workers=min(32, len(items))) as pool:
-        return list(pool.map(fn, items))
-
-
-def _each_by(fn: t.Callable, keys: t.Sequence) -> dict:
-    """``{k: fn(k)}``, run concurrently."""
-    values = _each(fn, keys)
-    return {k: values[i] for i, k in enumerate(keys)}
-
-
-def _servers(site: t.Any) -> list:
+def _servers(site: Site) -> list:
     return Q.servers_for(site.resolvers)
 
 
-def _resolve(site: t.Any, probes: t.Any, name: str) -> dict:
+def _resolve(site: Site, probes: t.Any, name: str) -> dict:
     return Q.resolve_cached(site, probes, name)
 
 
-def _ask_all(site: t.Any, probes: t.Any, name: str, rdtype: str) -> list:
+def _ask_all(site: Site, probes: t.Any, name: str, rdtype: str) -> list:
     """``name``/``rdtype`` at every configured resolver, concurrently, once per run."""
     def ask() -> list:
-        return _each(lambda server: Q.query(name, rdtype, server, site.timeout), _servers(site))
+        return parallel.each(lambda server: Q.query(name, rdtype, server, site.timeout), _servers(site), WORKERS)
     return probes.memo(("dns_query", name, rdtype), ask)
 
 
@@ -76,14 +62,14 @@ def _parents(name: str) -> list:
     return [".".join(labels[i:]) for i in range(max(1, len(labels) - 1))]
 
 
-def _hosts(site: t.Any) -> list:
+def _hosts(site: Site) -> list:
     hosts = list(site.hosts)
     if site.canonical_host not in hosts:
         hosts.append(site.canonical_host)
     return hosts
 
 
-def _no_resolver(spec: F.CheckSpec, site: t.Any) -> list | None:
+def _no_resolver(spec: F.CheckSpec, site: Site) -> list | None:
     """An ``error`` finding when there is nobody to ask, else None."""
     if _servers(site):
         return None
@@ -142,11 +128,13 @@ def _could_not(spec: F.CheckSpec, target: str, what: str, failed: list, evidence
 
 RESOLVES = F.CheckSpec(
     "dns.resolves", F.BLOCKER, STAGE, "Every public host resolves",
-    "Publish an A (and AAAA) record for the host at your DNS provider, pointing at your edge or origin.")
+    "Publish an A (and AAAA) record for the host at your DNS provider, pointing at your edge or origin.",
+    why="A public host that does not resolve is a shop nobody reaches: every visitor gets a browser error before any "
+        "page loads.")
 
 
 @check(RESOLVES)
-def check_resolves(site: t.Any, probes: t.Any) -> list:
+def check_resolves(site: Site, probes: t.Any) -> list:
     """Each host has A/AAAA at every resolver; NXDOMAIN or NODATA anywhere fails."""
     none = _no_resolver(RESOLVES, site)
     if none:
@@ -174,18 +162,20 @@ def check_resolves(site: t.Any, probes: t.Any) -> list:
                       "%s resolves to %s at every resolver asked (%d)."
                       % (host, _words(res["addresses"]), len(per_server)), evidence=evidence)
 
-    return _each(one, _hosts(site))
+    return parallel.each(one, _hosts(site), WORKERS)
 
 
 # ---------------------------------------------------------------- dns.expected_origin
 
 EXPECTED_ORIGIN = F.CheckSpec(
     "dns.expected_origin", F.BLOCKER, STAGE, "Hosts resolve only to the expected edge/origin addresses",
-    "Change the host's A/AAAA records so they list only your edge or origin addresses.")
+    "Change the host's A/AAAA records so they list only your edge or origin addresses.",
+    why="An address outside the expected set sends customers (and their logins and payments) to a server that is not "
+        "yours: a stale record, a forgotten host, or a hijack.")
 
 
 @check(EXPECTED_ORIGIN)
-def check_expected_origin(site: t.Any, probes: t.Any) -> list:
+def check_expected_origin(site: Site, probes: t.Any) -> list:
     """Resolved addresses (union over resolvers) must lie inside launch_expected_addresses[host].
 
     Any address outside the set fails.  An address of the set that no resolver
@@ -240,18 +230,20 @@ def check_expected_origin(site: t.Any, probes: t.Any) -> list:
                       "%s points only at your expected addresses (%s)." % (host, _words(resolved)),
                       evidence=evidence)
 
-    return _each(one, hosts)
+    return parallel.each(one, hosts, WORKERS)
 
 
 # ---------------------------------------------------------------- dns.resolvers_agree
 
 RESOLVERS_AGREE = F.CheckSpec(
     "dns.resolvers_agree", F.MEDIUM, STAGE, "All resolvers give the same answer",
-    "Make every DNS provider/zone copy publish the same records, then wait for the old TTL to expire.")
+    "Make every DNS provider/zone copy publish the same records, then wait for the old TTL to expire.",
+    why="Resolvers that disagree send some customers to the old or wrong server: a half-moved zone or a stale copy, "
+        "seen only by part of the audience.")
 
 
 @check(RESOLVERS_AGREE)
-def check_resolvers_agree(site: t.Any, probes: t.Any) -> list:
+def check_resolvers_agree(site: Site, probes: t.Any) -> list:
     """Each host's A and AAAA record sets are identical at every resolver (differences warn)."""
     none = _no_resolver(RESOLVERS_AGREE, site)
     if none:
@@ -284,18 +276,20 @@ def check_resolvers_agree(site: t.Any, probes: t.Any) -> list:
         return F.make(RESOLVERS_AGREE, F.PASS, host,
                       "All %d resolvers give the same answer for %s." % (len(views), host), evidence=evidence)
 
-    return _each(one, _hosts(site))
+    return parallel.each(one, _hosts(site), WORKERS)
 
 
 # ---------------------------------------------------------------- dns.dangling_cname
 
 DANGLING_CNAME = F.CheckSpec(
     "dns.dangling_cname", F.HIGH, STAGE, "No CNAME points at a name that does not resolve",
-    "Delete the CNAME, or point it at a name you control that resolves.")
+    "Delete the CNAME, or point it at a name you control that resolves.",
+    why="A CNAME to a name nobody holds any more can be claimed by anyone at that provider (subdomain takeover), who "
+        "then serves pages and reads cookies under your name.")
 
 
 @check(DANGLING_CNAME)
-def check_dangling_cname(site: t.Any, probes: t.Any) -> list:
+def check_dangling_cname(site: Site, probes: t.Any) -> list:
     """A host whose CNAME chain ends at NXDOMAIN (or a name without A/AAAA) fails: takeover risk."""
     none = _no_resolver(DANGLING_CNAME, site)
     if none:
@@ -330,38 +324,25 @@ def check_dangling_cname(site: t.Any, probes: t.Any) -> list:
                       "%s is an alias of %s, which resolves." % (host, _words(" -> ".join(c) for c in chains)),
                       evidence=evidence)
 
-    return _each(one, _hosts(site))
+    return parallel.each(one, _hosts(site), WORKERS)
 
 
 # ---------------------------------------------------------------- dns.nameservers
 
 NAMESERVERS = F.CheckSpec(
     "dns.nameservers", F.MEDIUM, STAGE, "At least two nameservers, all authoritative, same serial",
-    "Delegate the domain to at least two nameservers that all serve the zone, from the same source.")
+    "Delegate the domain to at least two nameservers that all serve the zone, from the same source.",
+    why="With one nameserver, or a lame one, part of the lookups time out and the shop looks down for those "
+        "customers; differing serials mean the copies serve different records.")
 
 
-def _nameserver_endpoint(site: t.Any, address: str) -> Resolver:
+def _nameserver_endpoint(site: Site, address: str) -> Resolver:
     """Where to ask a nameserver address: port 53, unless that address is a
     configured resolver with its own port (a lab or split setup), then that port."""
     for server in site.resolvers:
         if _ip(server.address) == _ip(address):
             return server
     return Resolver(address, 53)
-
-
-def _routable(address: str) -> bool:
-    """Whether this machine has a route to ``address`` (no packet is sent).
-
-    An IPv4-only controller cannot ask a nameserver's IPv6 address; that says
-    nothing about the nameserver, so such an address is noted, not judged.
-    """
-    family = socket.AF_INET6 if ":" in address else socket.AF_INET
-    try:
-        with socket.socket(family, socket.SOCK_DGRAM) as sock:
-            sock.connect((address, 53))
-        return True
-    except OSError:
-        return False
 
 
 def _serial(soa_text: str) -> int | None:
@@ -372,7 +353,7 @@ def _serial(soa_text: str) -> int | None:
 
 
 @check(NAMESERVERS)
-def check_nameservers(site: t.Any, probes: t.Any) -> list:
+def check_nameservers(site: Site, probes: t.Any) -> list:
     """The zone of ``launch_domain`` has >= 2 NS; each NS address answers its SOA with AA; serials agree.
 
     The zone is the nearest of launch_domain and its parents (down to two
@@ -389,7 +370,7 @@ def check_nameservers(site: t.Any, probes: t.Any) -> list:
         return none
     target = site.domain
     candidates = _parents(site.domain)
-    asked = _each_by(lambda n: _ask_all(site, probes, n, "NS"), candidates)
+    asked = parallel.each_by(lambda n: _ask_all(site, probes, n, "NS"), candidates, WORKERS)
     zone, evidence = site.domain, {"ns_answers": {}}
     for name in candidates:
         evidence["ns_answers"][name] = [a.to_dict() for a in asked[name]]
@@ -403,7 +384,7 @@ def check_nameservers(site: t.Any, probes: t.Any) -> list:
                     for r in a.records})
     evidence.update({"zone": zone, "nameservers": names})
 
-    resolved = _each_by(lambda n: _resolve(site, probes, n), names)
+    resolved = parallel.each_by(lambda n: _resolve(site, probes, n), names, WORKERS)
     evidence["ns_address_answers"] = {n: [a.to_dict() for a in res["answers"]] for n, res in resolved.items()}
     lame, unknown, targets = [], [], []
     for name, res in resolved.items():
@@ -416,7 +397,7 @@ def check_nameservers(site: t.Any, probes: t.Any) -> list:
     def soa(target: tuple) -> dict:
         name, addr = target
         endpoint = _nameserver_endpoint(site, addr)
-        if not _routable(addr):
+        if not Q.routable(addr):
             return {"nameserver": name, "address": str(endpoint), "checked": False,
                     "reason": "no route from this machine to %s" % addr}
         answer = Q.query(zone, "SOA", endpoint, site.timeout)
@@ -429,7 +410,7 @@ def check_nameservers(site: t.Any, probes: t.Any) -> list:
             row["lame"] = answer.detail or answer.status
         return row
 
-    rows = _each(soa, targets)
+    rows = parallel.each(soa, targets, WORKERS)
     evidence["soa"] = rows
     lame += ["%s at %s: %s" % (r["nameserver"], r["address"], r["lame"]) for r in rows if "lame" in r]
     for name in names:
@@ -475,7 +456,9 @@ def check_nameservers(site: t.Any, probes: t.Any) -> list:
 
 CAA = F.CheckSpec(
     "dns.caa", F.MEDIUM, STAGE, "A CAA record names the CA in use",
-    "Publish a CAA record at the apex allowing your certificate authority, e.g. 0 issue \"letsencrypt.org\".")
+    "Publish a CAA record at the apex allowing your certificate authority, e.g. 0 issue \"letsencrypt.org\".",
+    why="Without CAA any CA may issue a certificate for the domain; a CAA record that excludes the CA in use makes "
+        "the next renewal fail.")
 
 _KNOWN_CAA_TAGS = {"issue", "issuewild", "iodef", "issuemail", "issuevmc", "contactemail", "contactphone"}
 
@@ -495,7 +478,7 @@ def _issuer(value: str) -> str:
 
 
 @check(CAA)
-def check_caa(site: t.Any, probes: t.Any) -> list:
+def check_caa(site: Site, probes: t.Any) -> list:
     """Each host's relevant CAA set (nearest name up to the apex that has one) allows launch_caa_issuers.
 
     Missing warns.  Present with ``issue`` tags allowing none of the issuers in
@@ -510,7 +493,7 @@ def check_caa(site: t.Any, probes: t.Any) -> list:
 
     def one(host: str) -> F.Finding:
         names = _parents(host)
-        per_name = _each_by(lambda n: _ask_all(site, probes, n, "CAA"), names)
+        per_name = parallel.each_by(lambda n: _ask_all(site, probes, n, "CAA"), names, WORKERS)
         evidence: dict = {"names_checked": names, "issuers_in_use": in_use,
                           "answers": {n: [a.to_dict() for a in ans] for n, ans in per_name.items()}}
         found_at, records = None, []
@@ -571,4 +554,4 @@ def check_caa(site: t.Any, probes: t.Any) -> list:
         return F.make(CAA, F.PASS, host,
                       "The CAA record at %s allows your CA (%s)." % (where, _words(in_use)), evidence=evidence)
 
-    return _each(one, _hosts(site))
+    return parallel.each(one, _hosts(site), WORKERS)

@@ -26,6 +26,7 @@ from ansible_collections.launchready.ops.plugins.module_utils import edge_probe 
 from ansible_collections.launchready.ops.plugins.module_utils import findings as F
 from ansible_collections.launchready.ops.plugins.module_utils import http_probe as P
 from ansible_collections.launchready.ops.plugins.module_utils.check_registry import check
+from ansible_collections.launchready.ops.plugins.module_utils.site import Site
 
 # https://www.cloudflare.com/ips/ (IPv4 and IPv6 ranges of Cloudflare's edge).
 CLOUDFLARE_RANGES = tuple(ipaddress.ip_network(n) for n in (
@@ -49,19 +50,18 @@ def _in(address: str, networks) -> bool:
 
 # --- edge.proxied ----------------------------------------------------------------------------------
 
-# high: with the origin's address in public DNS, attackers go around the edge (no WAF, no rate
-# limits, no cache) and can take the origin down directly.
 PROXIED = F.CheckSpec(
     id="edge.proxied", impact=F.HIGH, stage="edge",
-    title="Public hosts resolve to the edge (Cloudflare's ranges or launch_edge_addresses), never to the origin "
-          "(high: an exposed origin lets attackers go around the WAF, rate limits and cache)",
+    title="Public hosts resolve to the edge (Cloudflare's ranges or launch_edge_addresses), never to the origin",
     fix="Point every public name at the edge only: on Cloudflare turn the records' proxy on (orange cloud; the "
         "edge_cloudflare role does), with nginx publish only the edge's addresses; then change the origin's "
-        "address if it was ever public, and let the origin accept traffic from the edge only.")
+        "address if it was ever public, and let the origin accept traffic from the edge only.",
+    why="With the origin's address in public DNS, attackers go around the edge (no WAF, no rate limits, no cache) "
+        "and can take the origin down directly.")
 
 
 @check(PROXIED)
-def proxied(site, probes) -> list:
+def proxied(site: Site, probes) -> list:
     edge_nets = [ipaddress.ip_network(a, strict=False) for a in site.edge_addresses]
     if site.edge_provider == "cloudflare":
         allowed, what = list(CLOUDFLARE_RANGES) + edge_nets, "Cloudflare's edge ranges"
@@ -106,22 +106,21 @@ def proxied(site, probes) -> list:
 
 # --- edge.rate_limit -------------------------------------------------------------------------------
 
-# high: without throttling, credential stuffing runs against the login at full speed and bots run
-# up the chatbot's vendor bill (or take it down) in minutes.
 RATE_LIMIT = F.CheckSpec(
     id="edge.rate_limit", impact=F.HIGH, stage="edge",
-    title="A burst against the login and the chatbot gets 429 before launch_rate_limit_requests requests (high: "
-          "credential stuffing and chatbot abuse run unthrottled)",
+    title="A burst against the login and the chatbot gets 429 before launch_rate_limit_requests requests",
     fix="Throttle the login and chatbot routes per client at the edge and answer 429: nginx "
         "`limit_req_zone ... rate=10r/s; limit_req zone=... burst=20 nodelay; limit_req_status 429;` (edge_nginx "
         "does), or a Cloudflare rate limiting rule on those paths (edge_cloudflare does).",
+    why="Without throttling, credential stuffing runs against the login at full speed and bots run up the chatbot's "
+        "vendor bill (or take it down) in minutes.",
     burst=True)
 
 _ROUTE_BODY = {"login": ("application/x-www-form-urlencoded", "the login"),
                "chatbot": ("application/json", "the chatbot")}
 
 
-def _unreachable(site, probes, path: str, address: str) -> str:
+def _unreachable(site: Site, probes, path: str, address: str) -> str:
     """Why ``path`` on the canonical host cannot be reached at ``address`` (loop, 5xx, no answer), or ""."""
     chains = P.route_chains(site, probes, "https").get(path) or []
     chain = next((c for c in chains if c.address == address), chains[0] if chains else None)
@@ -136,7 +135,7 @@ def _unreachable(site, probes, path: str, address: str) -> str:
 
 
 @check(RATE_LIMIT)
-def rate_limit(site, probes) -> list:
+def rate_limit(site: Site, probes) -> list:
     routes = [(name, site.routes[name]) for name in ("login", "chatbot") if site.routes.get(name)]
     if not routes:
         return [F.make(RATE_LIMIT, F.SKIP, site.domain, "no login or chatbot route configured (launch_routes)")]
@@ -182,20 +181,19 @@ def rate_limit(site, probes) -> list:
 
 # --- edge.settings ---------------------------------------------------------------------------------
 
-# high: flexible SSL sends customers' traffic to the origin in clear; without always-HTTPS, TLS 1.2
-# and the managed WAF rules, the edge leaves the common attacks open.
 SETTINGS = F.CheckSpec(
     id="edge.settings", impact=F.HIGH, stage="edge",
-    title="The Cloudflare zone has SSL full (strict), Always Use HTTPS, minimum TLS 1.2 and the WAF managed rules "
-          "on (high: otherwise traffic to the origin or old clients go unprotected)",
+    title="The Cloudflare zone has SSL full (strict), Always Use HTTPS, minimum TLS 1.2 and the WAF managed rules on",
     fix="Run the edge playbook with edge_provider: cloudflare (role edge_cloudflare), or in the dashboard: SSL/TLS "
-        "mode Full (strict), Always Use HTTPS on, Minimum TLS Version 1.2, Security > WAF > Managed rules on.")
+        "mode Full (strict), Always Use HTTPS on, Minimum TLS Version 1.2, Security > WAF > Managed rules on.",
+    why="Flexible SSL sends customers' traffic to the origin in clear; without always-HTTPS, TLS 1.2 and the managed "
+        "WAF rules, the edge leaves the common attacks open.")
 
 _TLS_ORDER = ("1.0", "1.1", "1.2", "1.3")
 
 
 @check(SETTINGS)
-def settings(site, probes) -> list:
+def settings(site: Site, probes) -> list:
     if site.edge_provider != "cloudflare":
         return [F.make(SETTINGS, F.SKIP, site.domain, "the edge is not Cloudflare (launch_edge_provider: %s)"
                        % (site.edge_provider or "not set"))]

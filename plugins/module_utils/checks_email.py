@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import concurrent.futures
 import email.utils
 import hashlib
 import ipaddress
@@ -50,10 +49,14 @@ except ImportError:  # pragma: no cover - reported in the findings
 
 from ansible_collections.launchready.ops.plugins.module_utils import dns_query as Q
 from ansible_collections.launchready.ops.plugins.module_utils import findings as F
-from ansible_collections.launchready.ops.plugins.module_utils import spf
+from ansible_collections.launchready.ops.plugins.module_utils import parallel, spf
+from ansible_collections.launchready.ops.plugins.module_utils import verdicts as V
 from ansible_collections.launchready.ops.plugins.module_utils.check_registry import check
+from ansible_collections.launchready.ops.plugins.module_utils.site import Site
 
 STAGE = "email"
+# Per-sender, per-selector and per-name work at once (the SPF walk behind a sender is longer).
+WORKERS = 16
 
 # RFC 6376 3.3.3 asks for at least 1024 bits; RFC 8301 3.2 for 2048 and says
 # verifiers must not accept fewer than 1024.
@@ -62,21 +65,6 @@ DKIM_GOOD_BITS = 2048
 
 
 # ---------------------------------------------------------------- helpers
-
-def _each(fn: t.Callable, items: t.Iterable) -> list:
-    """``[fn(x) for x in items]``, run concurrently, results in input order."""
-    items = list(items)
-    if len(items) <= 1:
-        return [fn(x) for x in items]
-    with concurrent.futures.ThreadPoolExecutor(max_workers=min(16, len(items))) as pool:
-        return list(pool.map(fn, items))
-
-
-def _each_by(fn: t.Callable, keys: t.Sequence) -> dict:
-    """``{k: fn(k)}``, run concurrently, in the order of ``keys``."""
-    values = _each(fn, keys)
-    return {k: values[i] for i, k in enumerate(keys)}
-
 
 def _words(items: t.Iterable) -> str:
     items = list(items)
@@ -95,11 +83,11 @@ class _MemoLookup:
         return self._probes.memo(key, lambda: self._dns.lookup(name, rdtype, timeout))
 
 
-def _dns(site: t.Any, probes: t.Any) -> _MemoLookup:
+def _dns(site: Site, probes: t.Any) -> _MemoLookup:
     return probes.memo(("email_dns_lookup",), lambda: _MemoLookup(probes, Q.servers_for(site.resolvers)))
 
 
-def _no_resolver(spec: F.CheckSpec, site: t.Any) -> list | None:
+def _no_resolver(spec: F.CheckSpec, site: Site) -> list | None:
     """An ``error`` finding when there is nobody to ask, else None."""
     if Q.servers_for(site.resolvers):
         return None
@@ -108,7 +96,7 @@ def _no_resolver(spec: F.CheckSpec, site: t.Any) -> list | None:
                    fix="Set launch_resolvers to the DNS servers to check through, e.g. ['1.1.1.1', '8.8.8.8'].")]
 
 
-def _txt(site: t.Any, probes: t.Any, name: str) -> tuple:
+def _txt(site: Site, probes: t.Any, name: str) -> tuple:
     """(answer, [record text, ...]) for the TXT records of ``name``."""
     answer = _dns(site, probes).lookup(name, "TXT", site.timeout)
     texts = [spf.txt_to_text(r) for r in answer.records] if answer.status == spf.OK else []
@@ -121,7 +109,7 @@ def _unreachable(spec: F.CheckSpec, target: str, what: str, detail: str, evidenc
                   fix="Make sure every resolver in launch_resolvers answers DNS queries, then run the check again.")
 
 
-def org_domain(site: t.Any, domain: str) -> str:
+def org_domain(site: Site, domain: str) -> str:
     """The organisational domain of ``domain`` (see the module docstring for the heuristic)."""
     name = domain.lower().rstrip(".")
     override = getattr(site, "mail_org_domain", None)
@@ -130,7 +118,7 @@ def org_domain(site: t.Any, domain: str) -> str:
     return ".".join(name.split(".")[-2:])
 
 
-def aligned(site: t.Any, identifier: str, from_domain: str, mode: str) -> bool:
+def aligned(site: Site, identifier: str, from_domain: str, mode: str) -> bool:
     """DMARC identifier alignment (RFC 7489 3.1): strict is equality, relaxed is the same organisational domain."""
     a, b = identifier.lower().rstrip("."), from_domain.lower().rstrip(".")
     if mode == "s":
@@ -143,17 +131,19 @@ def aligned(site: t.Any, identifier: str, from_domain: str, mode: str) -> bool:
 SPF = F.CheckSpec(
     "email.spf", F.HIGH, STAGE, "Exactly one valid SPF record, within the lookup limits, ending -all or ~all",
     "Publish exactly one TXT record at the mail domain, e.g. \"v=spf1 ip4:<your sending IP> include:<your mail "
-    "provider> -all\", with at most 10 DNS-lookup terms in total.")
+    "provider> -all\", with at most 10 DNS-lookup terms in total.",
+    why="Without one valid SPF record ending in -all or ~all, receivers cannot tell your mail from forgeries: order "
+        "and password-reset mail lands in spam, and phishing in your name gets through.")
 
 
-def _survey(site: t.Any, probes: t.Any, domain: str) -> spf.SpfSurvey:
+def _survey(site: Site, probes: t.Any, domain: str) -> spf.SpfSurvey:
     def run() -> spf.SpfSurvey:
         return spf.survey(domain, resolver=_dns(site, probes), timeout=site.timeout)
     return probes.memo(("spf_survey", domain), run)
 
 
 @check(SPF)
-def check_spf(site: t.Any, probes: t.Any) -> list:
+def check_spf(site: Site, probes: t.Any) -> list:
     """The mail domain's whole SPF policy (``spf.survey``): one record, valid, within limits, strict ending.
 
     none, several records, a syntax error, more than 10 DNS-lookup terms or
@@ -222,10 +212,12 @@ def _spf_fix(survey: spf.SpfSurvey, domain: str) -> str:
 
 SPF_SENDERS = F.CheckSpec(
     "email.spf_senders", F.HIGH, STAGE, "Every sending IP passes SPF",
-    "Add each sending IP to the SPF record (ip4:/ip6:, or the include: of your mail provider).")
+    "Add each sending IP to the SPF record (ip4:/ip6:, or the include: of your mail provider).",
+    why="A sending IP that SPF does not allow gets its mail (order confirmations, password resets) rejected or put "
+        "in spam.")
 
 
-def _spf_results(site: t.Any, probes: t.Any) -> dict:
+def _spf_results(site: Site, probes: t.Any) -> dict:
     """check_host() of every configured sender for the envelope domain: {ip: SpfResult}, once per run."""
     domain = site.mail_envelope_domain or site.mail_domain
 
@@ -233,12 +225,12 @@ def _spf_results(site: t.Any, probes: t.Any) -> dict:
         def one(ip: str) -> spf.SpfResult:
             return spf.check_host(ip, domain, "postmaster@%s" % domain, resolver=_dns(site, probes),
                                   timeout=site.timeout)
-        return _each_by(one, list(site.mail_senders))
+        return parallel.each_by(one, list(site.mail_senders), WORKERS)
     return probes.memo(("spf_senders", domain, tuple(site.mail_senders)), run)
 
 
 @check(SPF_SENDERS)
-def check_spf_senders(site: t.Any, probes: t.Any) -> list:
+def check_spf_senders(site: Site, probes: t.Any) -> list:
     """RFC 7208 check_host() for each of launch_mail_senders: pass, or fail with the term that decided.
 
     The domain is the envelope sender's (launch_mail_envelope_domain, default the
@@ -290,7 +282,9 @@ def check_spf_senders(site: t.Any, probes: t.Any) -> list:
 DKIM = F.CheckSpec(
     "email.dkim", F.HIGH, STAGE, "Each DKIM selector publishes a good key that the deployed private key matches",
     "Publish \"v=DKIM1; k=rsa; p=<base64 public key>\" at SELECTOR._domainkey.DOMAIN for a 2048-bit RSA key, and "
-    "sign with the matching private key (the email_auth role does both).")
+    "sign with the matching private key (the email_auth role does both).",
+    why="Without a good DKIM key that the sender really signs with, receivers cannot verify the mail: it fails DMARC "
+        "and lands in spam or is rejected.")
 
 _TAG_RE = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
 
@@ -319,7 +313,7 @@ def parse_tag_list(text: str) -> dict:
     return tags
 
 
-def _selector_domain(site: t.Any, entry: str) -> tuple:
+def _selector_domain(site: Site, entry: str) -> tuple:
     """(selector, domain) of a launch_dkim_selectors entry: "sel" (at the mail domain) or "sel@domain"."""
     selector, _at, domain = entry.partition("@")
     return selector.strip(), (domain.strip().rstrip(".").lower() or site.mail_domain)
@@ -444,7 +438,7 @@ def _load_private_key(pem: bytes) -> t.Any:
         return serialization.load_pem_private_key(pem, password=None)
 
 
-def signing_proof(site: t.Any, probes: t.Any, selector: str, domain: str, key_path: str, published: t.Any) -> dict:
+def signing_proof(site: Site, probes: t.Any, selector: str, domain: str, key_path: str, published: t.Any) -> dict:
     """Sign a message with the private key at ``key_path`` (dkimpy) and verify it against DNS.
 
     dkimpy fetches the key record through ``dnsfunc``, which asks the configured
@@ -505,14 +499,14 @@ def signing_proof(site: t.Any, probes: t.Any, selector: str, domain: str, key_pa
     return dict(out, status=F.PASS, summary="a message signed with the deployed key verifies (dkimpy)")
 
 
-def _dkim_states(site: t.Any, probes: t.Any) -> dict:
+def _dkim_states(site: Site, probes: t.Any) -> dict:
     """{entry: state} for every launch_dkim_selectors entry, once per run (shared with email.alignment)."""
     def run() -> dict:
-        return _each_by(lambda entry: _dkim_state(site, probes, entry), list(site.dkim_selectors))
+        return parallel.each_by(lambda entry: _dkim_state(site, probes, entry), list(site.dkim_selectors), WORKERS)
     return probes.memo(("dkim_states", tuple(site.dkim_selectors)), run)
 
 
-def _dkim_state(site: t.Any, probes: t.Any, entry: str) -> dict:
+def _dkim_state(site: Site, probes: t.Any, entry: str) -> dict:
     selector, domain = _selector_domain(site, entry)
     name = "%s._domainkey.%s" % (selector, domain)
     state: dict = {"selector": selector, "domain": domain, "record_name": name, "status": F.PASS, "problems": []}
@@ -561,9 +555,7 @@ def _dkim_state(site: t.Any, probes: t.Any, entry: str) -> dict:
         state["proof"] = {"status": F.SKIP, "summary": "the signing proof was not run (launch_dkim_private_keys has "
                                                        "no key for %s)" % entry}
     state["problems"] = [text for _status, text in problems]
-    rank = [F.PASS, F.WARN, F.ERROR, F.FAIL]
-    worst = max([F.PASS] + [status for status, _text in problems], key=rank.index)
-    state["status"] = worst
+    state["status"] = V.worst_status((status for status, _text in problems), default=F.PASS)
     what = "%s %d-bit key %s" % (info["kind"] or "unreadable", info["bits"] or 0, info["fingerprint"] or "")
     if problems:
         state["summary"] = "; ".join(text for _status, text in problems)
@@ -574,7 +566,7 @@ def _dkim_state(site: t.Any, probes: t.Any, entry: str) -> dict:
 
 
 @check(DKIM)
-def check_dkim(site: t.Any, probes: t.Any) -> list:
+def check_dkim(site: Site, probes: t.Any) -> list:
     """Each selector's key record: present, one, parseable (v, k, p, t, h, s), not revoked, RSA >= 2048 bits
     (1024 warns, less fails); and with launch_dkim_private_keys, a message signed with that key verifies."""
     if not site.dkim_selectors:
@@ -612,7 +604,9 @@ def check_dkim(site: t.Any, probes: t.Any) -> list:
 DMARC = F.CheckSpec(
     "email.dmarc", F.MEDIUM, STAGE, "One valid DMARC record with an enforcing policy and reports",
     "Publish one TXT record at _dmarc.DOMAIN: \"v=DMARC1; p=reject; rua=mailto:dmarc-reports@DOMAIN\" "
-    "(p=quarantine while you watch the first reports).")
+    "(p=quarantine while you watch the first reports).",
+    why="Without an enforcing DMARC policy, receivers deliver mail forged in your name (phishing your customers), "
+        "and without rua nobody sees it happen.")
 
 _POLICIES = ("none", "quarantine", "reject")
 _DMARC_START = re.compile(r"^v\s*=\s*DMARC1\s*(;|$)")
@@ -680,7 +674,7 @@ def parse_dmarc(text: str) -> dict:
     return out
 
 
-def _dmarc_at(site: t.Any, probes: t.Any, domain: str) -> dict:
+def _dmarc_at(site: Site, probes: t.Any, domain: str) -> dict:
     name = "_dmarc.%s" % domain
     answer, texts = _txt(site, probes, name)
     records = [text for text in texts if is_dmarc_record(text)]
@@ -689,7 +683,7 @@ def _dmarc_at(site: t.Any, probes: t.Any, domain: str) -> dict:
             "ignored": near}
 
 
-def dmarc_state(site: t.Any, probes: t.Any) -> dict:
+def dmarc_state(site: Site, probes: t.Any) -> dict:
     """Policy discovery (RFC 7489 6.6.3) for the mail domain, with the organisational-domain fallback."""
     def run() -> dict:
         domain = site.mail_domain
@@ -721,7 +715,7 @@ def dmarc_state(site: t.Any, probes: t.Any) -> dict:
     return probes.memo(("dmarc_state", site.mail_domain), run)
 
 
-def _report_authorisation(site: t.Any, probes: t.Any, policy_domain: str, addresses: list) -> dict:
+def _report_authorisation(site: Site, probes: t.Any, policy_domain: str, addresses: list) -> dict:
     """RFC 7489 7.1: {address: "internal" | "authorised" | "unauthorised" | "error: ..."} for report addresses."""
     def one(address: str) -> str:
         host = address.split("@", 1)[1].rstrip(".")
@@ -733,11 +727,11 @@ def _report_authorisation(site: t.Any, probes: t.Any, policy_domain: str, addres
             return "error: %s" % answer.detail
         return "authorised" if any(is_dmarc_record(text) for text in texts) else "unauthorised"
     unique = sorted(set(addresses))
-    return _each_by(one, unique)
+    return parallel.each_by(one, unique, WORKERS)
 
 
 @check(DMARC)
-def check_dmarc(site: t.Any, probes: t.Any) -> list:
+def check_dmarc(site: Site, probes: t.Any) -> list:
     """Exactly one valid record at _dmarc (or the organisational domain's); p=quarantine/reject; rua present;
     external report addresses authorised by a <domain>._report._dmarc.<host> record.
 
@@ -823,11 +817,13 @@ def check_dmarc(site: t.Any, probes: t.Any) -> list:
 ALIGNMENT = F.CheckSpec(
     "email.alignment", F.HIGH, STAGE, "SPF or DKIM aligns with the From domain under the DMARC mode",
     "Sign with a DKIM key at the From domain (d=DOMAIN), or send with an envelope sender (Return-Path) at the "
-    "From domain that passes SPF.")
+    "From domain that passes SPF.",
+    why="DMARC passes only when SPF or DKIM is aligned with the From domain; unaligned mail is treated as forged and "
+        "lands in spam or is rejected.")
 
 
 @check(ALIGNMENT)
-def check_alignment(site: t.Any, probes: t.Any) -> list:
+def check_alignment(site: Site, probes: t.Any) -> list:
     """DMARC passes when an identifier that passed is aligned with the From domain (RFC 7489 3.1, 4.2).
 
     DKIM: a selector whose key is good (email.dkim pass or warn) and whose
@@ -908,11 +904,13 @@ def check_alignment(site: t.Any, probes: t.Any) -> list:
 
 MX = F.CheckSpec(
     "email.mx", F.MEDIUM, STAGE, "MX present and every exchanger resolves",
-    "Publish MX records for the mail domain pointing at host names that have A/AAAA records.")
+    "Publish MX records for the mail domain pointing at host names that have A/AAAA records.",
+    why="Without MX, or with an exchanger that does not resolve, customers' replies and bounces are lost, and some "
+        "receivers distrust a domain that cannot receive mail.")
 
 
 @check(MX)
-def check_mx(site: t.Any, probes: t.Any) -> list:
+def check_mx(site: Site, probes: t.Any) -> list:
     """The mail domain has MX records and every exchanger has an address at every resolver.
 
     No MX (or a null MX) warns: customers' replies to receipts bounce.  An
@@ -944,7 +942,7 @@ def check_mx(site: t.Any, probes: t.Any) -> list:
         except ValueError:
             pass
     names = [h for h in hosts if h and h not in literal]
-    resolved = _each_by(lambda h: Q.resolve_cached(site, probes, h), names)
+    resolved = parallel.each_by(lambda h: Q.resolve_cached(site, probes, h), names, WORKERS)
     evidence["exchangers"] = {h: r["addresses"] for h, r in resolved.items()}
     dangling = sorted(h for h, r in resolved.items() if not r["addresses"] and not r["errors"])
     if literal or dangling:

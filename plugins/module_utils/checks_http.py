@@ -19,6 +19,7 @@ import urllib.parse
 from ansible_collections.launchready.ops.plugins.module_utils import findings as F
 from ansible_collections.launchready.ops.plugins.module_utils import http_probe as P
 from ansible_collections.launchready.ops.plugins.module_utils.check_registry import check
+from ansible_collections.launchready.ops.plugins.module_utils.site import Site
 from ansible_collections.launchready.ops.plugins.module_utils.verdicts import Verdicts
 
 MAX_CANONICAL_HOPS = 3
@@ -44,7 +45,7 @@ def _via(chain: P.Chain, hop: P.Hop) -> str:
     return "" if hop.url == chain.start else "%s leads to " % chain.start
 
 
-def _chains_for(site, probes, host: str, schemes=("http", "https"), routes: bool = False) -> list:
+def _chains_for(site: Site, probes, host: str, schemes=("http", "https"), routes: bool = False) -> list:
     variants = P.variants(site, probes)
     chains = [c for scheme in schemes for c in variants.get((scheme, host), [])]
     if routes and host == site.canonical_host:
@@ -76,17 +77,16 @@ def _failures(chains: list) -> list:
 
 # --- http.https_redirect ---------------------------------------------------------------------------
 
-# high: a customer typing the bare name lands on plain http (no padlock, cookies in clear).
 HTTPS_REDIRECT = F.CheckSpec(
     id="http.https_redirect", impact=F.HIGH, stage="audit",
-    title="Plain http redirects permanently to https on the same host (high: customers typing the name land on "
-          "an unencrypted page)",
+    title="Plain http redirects permanently to https on the same host",
     fix="Answer every plain-http request with a permanent redirect to the same host over https; in nginx: "
-        "`server { listen 80; server_name HOST; return 301 https://$host$request_uri; }`.")
+        "`server { listen 80; server_name HOST; return 301 https://$host$request_uri; }`.",
+    why="A customer typing the bare name lands on plain http (no padlock, cookies in clear).")
 
 
 @check(HTTPS_REDIRECT)
-def https_redirect(site, probes) -> list:
+def https_redirect(site: Site, probes) -> list:
     out = []
     for host in site.hosts:
         verdicts = Verdicts()
@@ -122,18 +122,17 @@ def https_redirect(site, probes) -> list:
 
 # --- http.redirect_loop ----------------------------------------------------------------------------
 
-# blocker: a loop means the browser shows "too many redirects" and nobody reaches the shop.
 REDIRECT_LOOP = F.CheckSpec(
     id="http.redirect_loop", impact=F.BLOCKER, stage="audit",
-    title="No variant (http/https x every host) loops or needs more than 10 redirects (blocker: browsers give "
-          "up and customers cannot reach the site)",
+    title="No variant (http/https x every host) loops or needs more than 10 redirects",
     fix="Make each host redirect once to its final URL and never back: check that the app's own redirects agree "
         "with nginx's (e.g. the app forcing www while nginx forces the apex, or the app redirecting to https "
-        "because nginx does not pass `proxy_set_header X-Forwarded-Proto $scheme;`).")
+        "because nginx does not pass `proxy_set_header X-Forwarded-Proto $scheme;`).",
+    why="A loop means the browser shows \"too many redirects\" and nobody reaches the shop.")
 
 
 @check(REDIRECT_LOOP)
-def redirect_loop(site, probes) -> list:
+def redirect_loop(site: Site, probes) -> list:
     out = []
     for host in site.hosts:
         verdicts = Verdicts()
@@ -162,19 +161,18 @@ def redirect_loop(site, probes) -> list:
 
 # --- http.canonical --------------------------------------------------------------------------------
 
-# high: variants ending on different hosts split sessions and carts (log in on www, cart empty on the
-# apex) and divide search ranking; a variant ending on an error page loses the visit.
 CANONICAL = F.CheckSpec(
     id="http.canonical", impact=F.HIGH, stage="audit",
-    title="Every variant ends on https://CANONICAL/ within 3 redirects and serves 200 (high: split hosts lose "
-          "sessions and carts, and split search ranking)",
+    title="Every variant ends on https://CANONICAL/ within 3 redirects and serves 200",
     fix="Redirect every other host and scheme straight to the canonical host in one 301, e.g. nginx "
         "`return 301 https://CANONICAL$request_uri;` in the www and port-80 servers, and make the canonical "
-        "page answer 200.")
+        "page answer 200.",
+    why="Variants ending on different hosts split sessions and carts (log in on www, cart empty on the apex) and "
+        "divide search ranking; a variant ending on an error page loses the visit.")
 
 
 @check(CANONICAL)
-def canonical(site, probes) -> list:
+def canonical(site: Site, probes) -> list:
     want = ("https", site.canonical_host, 443)
     want_url = "https://%s/" % site.canonical_host
     out = []
@@ -212,17 +210,17 @@ def canonical(site, probes) -> list:
 
 # --- http.no_downgrade -----------------------------------------------------------------------------
 
-# high: an https -> http hop hands the session (and any cookie without Secure) to whoever is on the
-# network path, and undoes the padlock the customer just saw.
 NO_DOWNGRADE = F.CheckSpec(
     id="http.no_downgrade", impact=F.HIGH, stage="audit",
-    title="No redirect goes from https to http (high: a downgrade exposes sessions on the network)",
+    title="No redirect goes from https to http",
     fix="Never redirect https to http: use https:// or relative Locations in nginx `return`/`rewrite`, and pass "
-        "`proxy_set_header X-Forwarded-Proto $scheme;` so the app builds https URLs.")
+        "`proxy_set_header X-Forwarded-Proto $scheme;` so the app builds https URLs.",
+    why="An https -> http hop hands the session (and any cookie without Secure) to whoever is on the network path, "
+        "and undoes the padlock the customer just saw.")
 
 
 @check(NO_DOWNGRADE)
-def no_downgrade(site, probes) -> list:
+def no_downgrade(site: Site, probes) -> list:
     out = []
     for host in site.hosts:
         verdicts = Verdicts()
@@ -246,18 +244,17 @@ def no_downgrade(site, probes) -> list:
 
 # --- http.hosts_consistent -------------------------------------------------------------------------
 
-# blocker: a configured host with a bad certificate or a 5xx is a shop that does not open for
-# every customer who types or bookmarks that name.
 HOSTS_CONSISTENT = F.CheckSpec(
     id="http.hosts_consistent", impact=F.BLOCKER, stage="audit",
-    title="Every configured host answers over https with a valid certificate and no 5xx (blocker: customers "
-          "on that name cannot reach the shop)",
+    title="Every configured host answers over https with a valid certificate and no 5xx",
     fix="Give every public host a certificate valid for its name (full chain, not expired) and a healthy "
-        "upstream: in nginx each server_name needs its own working ssl_certificate and proxy_pass.")
+        "upstream: in nginx each server_name needs its own working ssl_certificate and proxy_pass.",
+    why="A configured host with a bad certificate or a 5xx is a shop that does not open for every customer who types "
+        "or bookmarks that name.")
 
 
 @check(HOSTS_CONSISTENT)
-def hosts_consistent(site, probes) -> list:
+def hosts_consistent(site: Site, probes) -> list:
     out = []
     for host in site.hosts:
         verdicts = Verdicts()
@@ -288,18 +285,17 @@ def hosts_consistent(site, probes) -> list:
 
 # --- http.https_only -------------------------------------------------------------------------------
 
-# high: pages (and the forms and cookies on them) served over plain http can be read and altered
-# by anyone on the customer's network.
 HTTPS_ONLY = F.CheckSpec(
     id="http.https_only", impact=F.HIGH, stage="audit",
-    title="Plain http serves only redirects, never page content (high: content over http can be read and "
-          "altered on the way)",
+    title="Plain http serves only redirects, never page content",
     fix="Serve nothing over plain http: make the nginx port-80 server for every host just "
-        "`return 301 https://$host$request_uri;` with no root or proxy_pass.")
+        "`return 301 https://$host$request_uri;` with no root or proxy_pass.",
+    why="Pages (and the forms and cookies on them) served over plain http can be read and altered by anyone on the "
+        "customer's network.")
 
 
 @check(HTTPS_ONLY)
-def https_only(site, probes) -> list:
+def https_only(site: Site, probes) -> list:
     out = []
     for host in site.hosts:
         verdicts = Verdicts()
@@ -322,15 +318,14 @@ def https_only(site, probes) -> list:
 
 # --- http.hsts -------------------------------------------------------------------------------------
 
-# medium: without HSTS the first request of a visit can be downgraded (SSL stripping) on hostile
-# networks; https_redirect and no_downgrade (high) already cover the common path, HSTS closes the gap.
 HSTS = F.CheckSpec(
     id="http.hsts", impact=F.MEDIUM, stage="audit",
-    title="Strict-Transport-Security on every https response, max-age >= 1 year with includeSubDomains "
-          "(medium: without it the first request of a visit can be stripped to http)",
+    title="Strict-Transport-Security on every https response, max-age >= 1 year with includeSubDomains",
     fix="In every nginx https server block: "
         "`add_header Strict-Transport-Security \"max-age=63072000; includeSubDomains\" always;` "
-        "(`always` puts it on redirects and errors too).")
+        "(`always` puts it on redirects and errors too).",
+    why="Without HSTS the first request of a visit can be downgraded (SSL stripping) on hostile networks; "
+        "https_redirect and no_downgrade (high) already cover the common path, HSTS closes the gap.")
 
 _MAX_AGE = re.compile(r'^\s*max-age\s*=\s*"?(\d+)"?\s*$', re.I)
 
@@ -358,7 +353,7 @@ def _hsts_verdict(value: str | None) -> tuple:
 
 
 @check(HSTS)
-def hsts(site, probes) -> list:
+def hsts(site: Site, probes) -> list:
     out = []
     for host in site.hosts:
         verdicts = Verdicts()
@@ -382,14 +377,13 @@ def hsts(site, probes) -> list:
 
 # --- http.security_headers -------------------------------------------------------------------------
 
-# low: defence in depth against MIME sniffing, clickjacking of the checkout and URL leaks in Referer.
 SECURITY_HEADERS = F.CheckSpec(
     id="http.security_headers", impact=F.LOW, stage="audit",
-    title="Pages send X-Content-Type-Options nosniff, frame-ancestors or X-Frame-Options, and a safe "
-          "Referrer-Policy (low: defence in depth against sniffing, clickjacking and URL leaks)",
+    title="Pages send X-Content-Type-Options nosniff, frame-ancestors or X-Frame-Options, and a safe Referrer-Policy",
     fix="In nginx: `add_header X-Content-Type-Options nosniff always; "
         "add_header Content-Security-Policy \"frame-ancestors 'self'\" always; "
-        "add_header Referrer-Policy strict-origin-when-cross-origin always;`.")
+        "add_header Referrer-Policy strict-origin-when-cross-origin always;`.",
+    why="Defence in depth against MIME sniffing, clickjacking of the checkout and URL leaks in Referer.")
 
 # Both send the full URL (path and query: order ids, reset tokens) to other https sites.
 _UNSAFE_REFERRER = ("unsafe-url", "no-referrer-when-downgrade")
@@ -424,7 +418,7 @@ def _header_problems(resp: P.Response) -> tuple:
 
 
 @check(SECURITY_HEADERS)
-def security_headers(site, probes) -> list:
+def security_headers(site: Site, probes) -> list:
     pages: dict = {}  # final page URL -> [responses], one per address
     failed: list = []
     unread: list = []  # chains that ended on no page (a loop, a server error): the evidence of an error
@@ -465,14 +459,13 @@ def security_headers(site, probes) -> list:
 
 # --- http.cookies ----------------------------------------------------------------------------------
 
-# high: a session cookie without Secure or HttpOnly can be stolen off the wire or by any injected
-# script, which is an account takeover.
 COOKIES = F.CheckSpec(
     id="http.cookies", impact=F.HIGH, stage="audit",
-    title="Cookies set over https are Secure; session cookies also HttpOnly and SameSite (high: a stolen "
-          "session cookie is an account takeover)",
+    title="Cookies set over https are Secure; session cookies also HttpOnly and SameSite",
     fix="Set session cookies with `Secure; HttpOnly; SameSite=Lax` in the app's session settings, or in nginx "
-        "`proxy_cookie_flags ~ secure httponly samesite=lax;`.")
+        "`proxy_cookie_flags ~ secure httponly samesite=lax;`.",
+    why="A session cookie without Secure or HttpOnly can be stolen off the wire or by any injected script, which is "
+        "an account takeover.")
 
 # Names that carry a login or session; CSRF cookies are left out (they are often read by scripts).
 _SESSION_NAME = re.compile(r"sess|sid|auth|token|jwt|login|remember", re.I)
@@ -495,7 +488,7 @@ def parse_set_cookie(value: str) -> dict:
 
 
 @check(COOKIES)
-def cookies(site, probes) -> list:
+def cookies(site: Site, probes) -> list:
     out = []
     for host in site.hosts:
         verdicts = Verdicts()

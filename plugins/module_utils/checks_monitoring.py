@@ -39,10 +39,11 @@ class MonitorFacts:
 
 UPTIME_TARGETS = F.CheckSpec(
     id="monitor.uptime_targets", impact=F.HIGH, stage="observability",
-    title="Probes cover the homepage, checkout, API health and chatbot health of every public host, every "
-          "60 s or more often (high: otherwise customers find the outage first)",
+    title="Probes cover the homepage, checkout, API health and chatbot health of every public host, every 60 s or "
+          "more often",
     fix="Run launchready.ops.monitoring with launch_routes naming homepage, checkout, health and chatbot, and "
-        "monitoring_interval <= 60 (monitoring_probes sets the method and body of routes a GET cannot check).")
+        "monitoring_interval <= 60 (monitoring_probes sets the method and body of routes a GET cannot check).",
+    why="A route no probe watches goes down unnoticed until customers find the outage first.")
 
 
 @check(UPTIME_TARGETS)
@@ -71,10 +72,10 @@ def uptime_targets(facts: MonitorFacts, probes) -> list:
 
 ALERT_DELIVERY = F.CheckSpec(
     id="monitor.alert_delivery", impact=F.HIGH, stage="observability",
-    title="A test alert reaches every configured route (email, Slack) with its owner (high: an alert nobody "
-          "receives is no alert)",
+    title="A test alert reaches every configured route (email, Slack) with its owner",
     fix="Run `ansible-playbook launchready.ops.alert_test` and fix the route it names: SMTP relay and "
-        "credentials (monitoring_smtp), or the Slack webhook URL of the owner.")
+        "credentials (monitoring_smtp), or the Slack webhook URL of the owner.",
+    why="An alert nobody receives is no alert.")
 
 
 @check(ALERT_DELIVERY)
@@ -100,10 +101,10 @@ def alert_delivery(facts: MonitorFacts, probes) -> list:
 
 CERT_EXPIRY_ALERT = F.CheckSpec(
     id="monitor.cert_expiry_alert", impact=F.HIGH, stage="observability",
-    title="An alert rule fires before the certificate expires (high: an expired certificate takes the whole "
-          "site down)",
+    title="An alert rule fires before the certificate expires",
     fix="Keep the CertExpiringSoon rule of launchready.ops.monitoring (monitoring_cert_days, default 14) and "
-        "probe every public host over HTTPS.")
+        "probe every public host over HTTPS.",
+    why="An expired certificate takes the whole site down.")
 
 _CERT_RULE = re.compile(r"probe_ssl_earliest_cert_expiry.*-\s*time\(\)\s*\)?\s*<\s*([0-9.e+]+)")
 
@@ -138,10 +139,10 @@ def cert_expiry_alert(facts: MonitorFacts, probes) -> list:
 
 REQUEST_ID = F.CheckSpec(
     id="logs.request_id", impact=F.MEDIUM, stage="observability",
-    title="Responses carry X-Request-ID and the app's logs hold it (medium: otherwise an error report cannot "
-          "be tied to a route and a release)",
+    title="Responses carry X-Request-ID and the app's logs hold it",
     fix="Return X-Request-ID on every response (keep the one the edge sends when well formed) and log one "
-        "JSON line per request with request_id, route, status, duration and release.")
+        "JSON line per request with request_id, route, status, duration and release.",
+    why="Without a request id an error report cannot be tied to a route and a release.")
 
 
 @check(REQUEST_ID)

@@ -13,22 +13,27 @@ import typing as t
 
 from ansible_collections.launchready.ops.plugins.module_utils import check_registry
 from ansible_collections.launchready.ops.plugins.module_utils import findings as F
+from ansible_collections.launchready.ops.plugins.module_utils.site import Site
 
 CHATBOT_LEAK = F.CheckSpec(
     "privacy.chatbot_leak", F.BLOCKER, "audit",
     "the chatbot never reveals another customer's data (eval set)",
     "Put only the signed-in customer's own records into the chatbot's prompt, look orders up by the "
     "session's customer (never by an id from the message), and filter the reply for other customers' "
-    "data, canaries and card numbers before it is sent.")
+    "data, canaries and card numbers before it is sent.",
+    why="A chatbot that tells one customer another's orders, address or card digits is a data breach with the shop's "
+        "name on it.")
 
 CHATBOT_EVAL = F.CheckSpec(
     "privacy.chatbot_eval", F.HIGH, "audit",
     "the chatbot answers the eval set's order questions correctly",
     "Answer order questions from the shop's database for the signed-in customer, and say plainly when "
-    "an order is not found instead of guessing; rerun the eval after every prompt change.")
+    "an order is not found instead of guessing; rerun the eval after every prompt change.",
+    why="A chatbot that gets order questions wrong sends customers to support (or away) and invents order states the "
+        "shop then has to honour.")
 
 
-def _skip_reason(site: t.Any) -> str | None:
+def _skip_reason(site: Site) -> str | None:
     if len(site.customers) < 2:
         return ("launch_customers has %d customer(s): the eval needs two seeded test customers "
                 "(A asks for B's data)" % len(site.customers))
@@ -41,12 +46,12 @@ def _skip_reason(site: t.Any) -> str | None:
 _RUN_KEY = ("privacy.chatbot_eval.run",)
 
 
-def _eval(site: t.Any, probes: t.Any) -> dict:
+def _eval(site: Site, probes: t.Any) -> dict:
     from ansible_collections.launchready.ops.plugins.module_utils import chatbot_eval
     return probes.memo(_RUN_KEY, lambda: chatbot_eval.run(site, probes))
 
 
-def eval_findings(site: t.Any) -> tuple:
+def eval_findings(site: Site) -> tuple:
     """(both findings, the eval run or None) for the chatbot_eval module: one run, faults as error."""
     probes = check_registry.Probes()
     run = None
@@ -64,7 +69,7 @@ def _rates(result: dict, check: str) -> dict:
 
 
 @check_registry.check(CHATBOT_LEAK)
-def chatbot_leak(site: t.Any, probes: t.Any) -> list:
+def chatbot_leak(site: Site, probes: t.Any) -> list:
     target = site.canonical_host
     reason = _skip_reason(site)
     if reason:
@@ -93,7 +98,7 @@ def chatbot_leak(site: t.Any, probes: t.Any) -> list:
 
 
 @check_registry.check(CHATBOT_EVAL)
-def chatbot_eval(site: t.Any, probes: t.Any) -> list:
+def chatbot_eval(site: Site, probes: t.Any) -> list:
     target = site.canonical_host
     reason = _skip_reason(site)
     if reason:

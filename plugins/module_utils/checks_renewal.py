@@ -30,6 +30,7 @@ import shlex
 
 from ansible_collections.launchready.ops.plugins.module_utils import findings as F
 from ansible_collections.launchready.ops.plugins.module_utils.check_registry import check
+from ansible_collections.launchready.ops.plugins.module_utils.site import Site
 
 try:
     from cryptography import x509
@@ -263,15 +264,14 @@ def describe_job(path: str) -> dict:
 
 # --- tls.auto_renew ----------------------------------------------------------------------------------
 
-# high: a certificate that does not renew itself expires on a weekend in 60 to 90 days, and every
-# customer then gets a full-page browser error.
 AUTO_RENEW = F.CheckSpec(
     id="tls.auto_renew", impact=F.HIGH, stage="edge",
-    title="A renewal job exists and would renew the certificate before 30 days remain (high: otherwise the "
-          "certificate expires and every visit shows a browser error)",
+    title="A renewal job exists and would renew the certificate before 30 days remain",
     fix="Install the renewal job with the tls_acme role (a cron entry, or a systemd timer where systemd runs: "
         "daily, renewing when fewer than 30 days remain, then reloading nginx) and point launch_renewal_job at "
-        "it; check the job's renew.log when it fails.")
+        "it; check the job's renew.log when it fails.",
+    why="A certificate that does not renew itself expires on a weekend in 60 to 90 days, and every customer then "
+        "gets a full-page browser error.")
 
 
 def _when(days: float) -> str:
@@ -281,7 +281,7 @@ def _when(days: float) -> str:
 
 
 @check(AUTO_RENEW)
-def auto_renew(site, probes) -> list:
+def auto_renew(site: Site, probes) -> list:
     target = site.canonical_host
     if not site.renewal_job:
         if site.edge_provider == "cloudflare":

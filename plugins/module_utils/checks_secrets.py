@@ -30,6 +30,7 @@ from ansible_collections.launchready.ops.plugins.module_utils import findings as
 from ansible_collections.launchready.ops.plugins.module_utils import http_probe as P
 from ansible_collections.launchready.ops.plugins.module_utils import secret_scan as S
 from ansible_collections.launchready.ops.plugins.module_utils.check_registry import check
+from ansible_collections.launchready.ops.plugins.module_utils.site import Site
 
 DEFAULT_BASELINE = ".launchready-secrets.json"
 MAX_ASSET_BODY = 8 * 1024 * 1024  # bundles are big; the probe's default 512 KiB would cut them
@@ -47,14 +48,14 @@ def describe(hits: list, limit: int = 3) -> str:
     return shown + (" and %d more" % (len(hits) - limit) if len(hits) > limit else "")
 
 
-def scanner(site: t.Any, probes: t.Any) -> S.Scanner:
+def scanner(site: Site, probes: t.Any) -> S.Scanner:
     """One scanner per site run, so fingerprints of the repo and the served files can be compared."""
     def make() -> S.Scanner:
         return S.Scanner.with_baseline(baseline_path(site))
     return probes.memo(("secrets.scanner",), make)
 
 
-def baseline_path(site: t.Any) -> str | None:
+def baseline_path(site: Site) -> str | None:
     if site.secret_baseline:
         return site.secret_baseline
     if site.app_repo and os.path.exists(os.path.join(site.app_repo, DEFAULT_BASELINE)):
@@ -71,16 +72,16 @@ def _evidence(hits: list, scan: S.Scanner, **more: t.Any) -> dict:
 
 # --- secrets.repo_files ----------------------------------------------------------------------------
 
-# blocker: a live key in the repository is a key every clone, CI log and contractor laptop holds.
 REPO_FILES = F.CheckSpec(
     id="secrets.repo_files", impact=F.BLOCKER, stage="audit",
-    title="No credentials in the app's repository working tree, deploy config or built output (blocker)",
+    title="No credentials in the app's repository working tree, deploy config or built output",
     fix="Rotate each key at its vendor first, then move it to the vault (app_env_secrets) and read it from the "
-        "environment; allowlist a fixture with '# launchready: allow-secret' or the baseline file.")
+        "environment; allowlist a fixture with '# launchready: allow-secret' or the baseline file.",
+    why="A live key in the repository is a key every clone, CI log and contractor laptop holds.")
 
 
 @check(REPO_FILES)
-def repo_files(site: t.Any, probes: t.Any) -> list:
+def repo_files(site: Site, probes: t.Any) -> list:
     if not site.app_repo:
         return [F.make(REPO_FILES, F.SKIP, site.domain, "launch_app_repo is not set: no repository to scan")]
     if not os.path.isdir(site.app_repo):
@@ -108,16 +109,16 @@ def files_finding(target: str, hits: list, scan: S.Scanner, where: list) -> F.Fi
 
 # --- secrets.repo_history --------------------------------------------------------------------------
 
-# high: a deleted key is still in every clone's history; only rotation makes it harmless.
 REPO_HISTORY = F.CheckSpec(
     id="secrets.repo_history", impact=F.HIGH, stage="audit",
-    title="No credentials anywhere in the app's git history: every branch, deleted files too (high)",
+    title="No credentials anywhere in the app's git history: every branch, deleted files too",
     fix="Rotate the key at its vendor (deleting the commit does not unshare it), then add its fingerprint to the "
-        "baseline (secret_scan update_baseline) so the gate passes; rewrite history only if the repo is public.")
+        "baseline (secret_scan update_baseline) so the gate passes; rewrite history only if the repo is public.",
+    why="A deleted key is still in every clone's history; only rotation makes it harmless.")
 
 
 @check(REPO_HISTORY)
-def repo_history(site: t.Any, probes: t.Any) -> list:
+def repo_history(site: Site, probes: t.Any) -> list:
     if not site.app_repo:
         return [F.make(REPO_HISTORY, F.SKIP, site.domain, "launch_app_repo is not set: no history to scan")]
     if not os.path.isdir(os.path.join(site.app_repo, ".git")) and not os.path.isfile(
@@ -138,13 +139,13 @@ def history_finding(target: str, hits: list, scan: S.Scanner) -> F.Finding:
 
 # --- what the site serves --------------------------------------------------------------------------
 
-def _get(site: t.Any, probes: t.Any, url: str, address: str) -> P.Response:
+def _get(site: Site, probes: t.Any, url: str, address: str) -> P.Response:
     return probes.memo(("secrets.fetch", url, address),
                        lambda: P.fetch(url, address, ca_bundle=site.ca_bundle, timeout=site.timeout,
                                        max_body=MAX_ASSET_BODY))
 
 
-def served(site: t.Any, probes: t.Any) -> dict:
+def served(site: Site, probes: t.Any) -> dict:
     """{"address", "pages": [Response], "assets": [Response], "maps": {url: referenced by}, "problem"}."""
     def compute() -> dict:
         addrs, problem = E.canonical_addresses(site, probes)
@@ -189,16 +190,16 @@ def _is_source_map(resp: P.Response) -> bool:
 
 # --- secrets.frontend_bundle -----------------------------------------------------------------------
 
-# blocker: whatever the browser downloads is public; a server key in it is a key anyone can use.
 FRONTEND_BUNDLE = F.CheckSpec(
     id="secrets.frontend_bundle", impact=F.BLOCKER, stage="audit",
-    title="The served HTML, JS, CSS and source maps hold no server-side secret (blocker)",
+    title="The served HTML, JS, CSS and source maps hold no server-side secret",
     fix="Rotate the key, keep it on the server (no NEXT_PUBLIC_/VITE_/REACT_APP_ prefix, no import into client "
-        "code), rebuild and redeploy the bundle, and purge the old one from the edge cache.")
+        "code), rebuild and redeploy the bundle, and purge the old one from the edge cache.",
+    why="Whatever the browser downloads is public; a server key in it is a key anyone can use.")
 
 
 @check(FRONTEND_BUNDLE)
-def frontend_bundle(site: t.Any, probes: t.Any) -> list:
+def frontend_bundle(site: Site, probes: t.Any) -> list:
     got = served(site, probes)
     if got["problem"]:
         return [F.make(FRONTEND_BUNDLE, F.ERROR, site.canonical_host, "could not read the served pages: %s"
@@ -224,16 +225,16 @@ def frontend_bundle(site: t.Any, probes: t.Any) -> list:
 
 # --- secrets.public_files --------------------------------------------------------------------------
 
-# blocker: a served .env or .git hands over every key and the source code at once.
 PUBLIC_FILES = F.CheckSpec(
     id="secrets.public_files", impact=F.BLOCKER, stage="audit",
-    title="/.env, /.git, backup copies and source maps are not served (blocker)",
+    title="/.env, /.git, backup copies and source maps are not served",
     fix="Deny dotfiles and backups at the edge (nginx: location ~ /\\. { deny all; } and location ~ "
         "(~|\\.bak|\\.old|\\.swp|\\.zip)$ { deny all; }), deploy only the build output, and stop publishing "
-        "*.map files (or serve them only to your error tracker); rotate any key the files held.")
+        "*.map files (or serve them only to your error tracker); rotate any key the files held.",
+    why="A served .env or .git hands over every key and the source code at once.")
 
 
-def leak_paths(site: t.Any) -> list:
+def leak_paths(site: Site) -> list:
     """(path, how to recognise the real file) of the well-known leaks."""
     env = ("env", lambda b: bool(_ENV_LINE.search(b[:65536])))
     paths = [("/.env", env), ("/.env.production", env), ("/.env.local", env),
@@ -258,7 +259,7 @@ def _same_as(resp: P.Response, fallback: P.Response | None) -> bool:
 
 
 @check(PUBLIC_FILES)
-def public_files(site: t.Any, probes: t.Any) -> list:
+def public_files(site: Site, probes: t.Any) -> list:
     got = served(site, probes)
     address = got.get("address")
     if not address:

@@ -11,29 +11,20 @@ tls.protocols adds one handshake per protocol version.  A host with several
 addresses gets one finding per check: the worst address decides the status and
 the summary, and ``evidence.addresses`` lists every address's status.
 
-Impacts (checks.md impact table):
-- tls.cert_valid - blocker: browsers show a full-page error, customers cannot buy.
-- tls.cert_expiry - high: the outage is days away.  An expired certificate is not
-  raised to blocker here: OpenSSL rejects it, so tls.cert_valid already fails it as a
-  blocker and the risk list ranks it there, while the check keeps one impact.
-- tls.chain_complete - high: browsers often patch a missing intermediate from
-  their cache or AIA, but API clients, mobile apps, webhooks and curl fail.
-- tls.protocols - medium: no modern client is downgraded to TLS 1.0/1.1, but
-  scanners (SSL Labs, PCI ASV scans) flag the site, which hurts trust.
-- tls.key_strength - high: modern clients reject RSA < 2048 and SHA-1 leaves (so
-  tls.cert_valid fails too); where they still connect, the key is breakable soon.
+Why each check exists and has its impact: the ``why`` of its CheckSpec below.
 """
 
 from __future__ import annotations
 
-import concurrent.futures
 import datetime as dt
 import ssl
 import typing as t
 
-from ansible_collections.launchready.ops.plugins.module_utils import dns_query, http_probe, tls_pin, tls_probe
+from ansible_collections.launchready.ops.plugins.module_utils import dns_query, http_probe, parallel, tls_pin, tls_probe
 from ansible_collections.launchready.ops.plugins.module_utils import findings as F
+from ansible_collections.launchready.ops.plugins.module_utils import verdicts as V
 from ansible_collections.launchready.ops.plugins.module_utils.check_registry import check
+from ansible_collections.launchready.ops.plugins.module_utils.site import Site
 
 try:
     from cryptography.exceptions import UnsupportedAlgorithm
@@ -46,6 +37,8 @@ EXPIRY_FAIL_DAYS = 14
 EXPIRY_WARN_DAYS = 30
 MIN_RSA_BITS = 2048
 MIN_EC_BITS = 256  # P-256
+# Handshakes per host x address (and per protocol version) at once.
+WORKERS = 16
 STRONG_HASHES = ("sha256", "sha384", "sha512", "sha3-256", "sha3-384", "sha3-512")
 
 # OpenSSL X509_V_ERR_* codes the findings explain in words.
@@ -61,8 +54,6 @@ _V_EE_KEY_TOO_SMALL = 66
 _V_CA_KEY_TOO_SMALL = 67
 _V_CA_MD_TOO_WEAK = 68
 
-_WORST_FIRST = (F.FAIL, F.ERROR, F.WARN, F.PASS, F.SKIP)
-
 
 class _Verdict(t.NamedTuple):
     status: str
@@ -73,20 +64,7 @@ class _Verdict(t.NamedTuple):
 
 # --- shared plumbing -----------------------------------------------------------
 
-def _fan_out(items: list, fn: t.Callable) -> list:
-    """``fn`` over ``items`` concurrently; an exception comes back as the item's value."""
-    def guarded(item):
-        try:
-            return fn(item)
-        except Exception as exc:  # one bad target must not hide the others
-            return exc
-    if len(items) <= 1:
-        return [guarded(i) for i in items]
-    with concurrent.futures.ThreadPoolExecutor(max_workers=min(16, len(items))) as pool:
-        return list(pool.map(guarded, items))
-
-
-def _main_handshake(site: t.Any, probes: t.Any, host: str, address: str) -> tls_probe.TlsResult:
+def _main_handshake(site: Site, probes: t.Any, host: str, address: str) -> tls_probe.TlsResult:
     """The verifying handshake every TLS check reads."""
     return tls_probe.handshake_cached(probes, address, PORT, host, ca_bundle=site.ca_bundle,
                                       timeout=site.timeout, verify=True)
@@ -110,7 +88,7 @@ def _cert_evidence(result: tls_probe.TlsResult, certs: list) -> dict:
     return evidence
 
 
-def _probe_error(host: str, result: tls_probe.TlsResult, site: t.Any) -> _Verdict:
+def _probe_error(host: str, result: tls_probe.TlsResult, site: Site) -> _Verdict:
     evidence = {"address": result.address, "port": result.port, "error": result.error,
                 "detail": result.detail, "elapsed_ms": result.elapsed_ms}
     if result.error == tls_probe.CONFIG:
@@ -126,7 +104,7 @@ def _probe_error(host: str, result: tls_probe.TlsResult, site: t.Any) -> _Verdic
                     "then re-run the audit." % (host, result.address, result.port))
 
 
-def _certificates(host: str, result: tls_probe.TlsResult, site: t.Any) -> tuple:
+def _certificates(host: str, result: tls_probe.TlsResult, site: Site) -> tuple:
     """(certificates, None) from a completed handshake, or (None, error verdict)."""
     if not result.ok:
         return None, _probe_error(host, result, site)
@@ -137,11 +115,11 @@ def _certificates(host: str, result: tls_probe.TlsResult, site: t.Any) -> tuple:
     return certs, None
 
 
-def _per_host(spec: F.CheckSpec, site: t.Any, probes: t.Any,
+def _per_host(spec: F.CheckSpec, site: Site, probes: t.Any,
               decide: t.Callable[[str, str], _Verdict]) -> list:
     """Run ``decide(host, address)`` for every host at every address; one finding per host."""
     hosts = list(dict.fromkeys(site.hosts))  # a host listed twice is probed once
-    resolved = _fan_out(hosts, lambda h: dns_query.resolve_cached(site, probes, h))
+    resolved = parallel.each_guarded(lambda h: dns_query.resolve_cached(site, probes, h), hosts, WORKERS)
     pairs = []
     by_host: dict = {h: [] for h in hosts}
     skipped: dict = {}
@@ -160,7 +138,7 @@ def _per_host(spec: F.CheckSpec, site: t.Any, probes: t.Any,
         probed = list(res["addresses"])[:http_probe.MAX_ADDRESSES_PER_NAME]
         skipped[host] = len(res["addresses"]) - len(probed)
         pairs.extend((host, a) for a in probed)
-    verdicts = _fan_out(pairs, lambda pair: decide(*pair))
+    verdicts = parallel.each_guarded(lambda pair: decide(*pair), pairs, WORKERS)
     for (host, address), verdict in zip(pairs, verdicts, strict=True):
         if isinstance(verdict, BaseException):
             verdict = _Verdict(F.ERROR, "the check failed on %s at %s: %s: %s"
@@ -170,7 +148,7 @@ def _per_host(spec: F.CheckSpec, site: t.Any, probes: t.Any,
     out = []
     for host in hosts:
         items = by_host[host]
-        address, worst = min(items, key=lambda item: _WORST_FIRST.index(item[1].status))
+        _address, worst = V.worst(items, status=lambda item: item[1].status)
         evidence = dict(worst.evidence)
         summary = worst.summary
         if len(items) > 1:
@@ -178,18 +156,14 @@ def _per_host(spec: F.CheckSpec, site: t.Any, probes: t.Any,
             leaves = {a: v.evidence["leaf_sha256"] for a, v in items if v.evidence.get("leaf_sha256")}
             if leaves:
                 evidence["leaf_sha256_by_address"] = leaves
-            same = sum(1 for item in items if item[1].status == worst.status)
-            if same == len(items):
-                summary += " (%s at all %d addresses)" % (worst.status, len(items))
-            else:
-                summary += " (%s at %d of %d addresses)" % (worst.status, same, len(items))
+            summary += V.address_count(worst.status, [v.status for _a, v in items])
         if skipped.get(host):
             evidence["addresses_skipped"] = skipped[host]
         out.append(F.make(spec, worst.status, host, summary, evidence, worst.fix))
     return out
 
 
-def _trust_text(site: t.Any) -> str:
+def _trust_text(site: Site) -> str:
     cafile, capath = tls_probe.system_store()
     text = "system store (%s)" % (cafile or capath or "none found")
     if site.ca_bundle:
@@ -202,7 +176,8 @@ def _trust_text(site: t.Any) -> str:
 CERT_VALID = F.CheckSpec(
     id="tls.cert_valid", impact=F.BLOCKER, stage="audit",
     title="certificate chain validates to a trusted root and the name matches, on every host",
-    fix="Serve a certificate from a publicly trusted CA that names every public host, with its full chain.")
+    fix="Serve a certificate from a publicly trusted CA that names every public host, with its full chain.",
+    why="Browsers show a full-page error and customers cannot buy.")
 
 
 def _verify_reason(result: tls_probe.TlsResult, leaf: t.Any, host: str) -> tuple:
@@ -240,7 +215,7 @@ def _mismatch_text(leaf: t.Any, host: str) -> str:
 
 
 @check(CERT_VALID)
-def cert_valid(site: t.Any, probes: t.Any) -> list:
+def cert_valid(site: Site, probes: t.Any) -> list:
     def decide(host: str, address: str) -> _Verdict:
         result = _main_handshake(site, probes, host, address)
         certs, error = _certificates(host, result, site)
@@ -266,14 +241,17 @@ def cert_valid(site: t.Any, probes: t.Any) -> list:
 
 # --- tls.cert_expiry ---------------------------------------------------------------
 
+# Not raised to blocker when expired: OpenSSL rejects an expired certificate, so tls.cert_valid already
+# fails it as a blocker and the risk list ranks it there, while this check keeps one impact.
 CERT_EXPIRY = F.CheckSpec(
     id="tls.cert_expiry", impact=F.HIGH, stage="audit",
     title="days until the certificate's notAfter",
-    fix="Renew the certificate now and make renewal automatic (see tls.auto_renew).")
+    fix="Renew the certificate now and make renewal automatic (see tls.auto_renew).",
+    why="A certificate about to expire is an outage days away: every visit then shows a browser error.")
 
 
 @check(CERT_EXPIRY)
-def cert_expiry(site: t.Any, probes: t.Any) -> list:
+def cert_expiry(site: Site, probes: t.Any) -> list:
     def decide(host: str, address: str) -> _Verdict:
         result = _main_handshake(site, probes, host, address)
         certs, error = _certificates(host, result, site)
@@ -312,11 +290,13 @@ def cert_expiry(site: t.Any, probes: t.Any) -> list:
 CHAIN_COMPLETE = F.CheckSpec(
     id="tls.chain_complete", impact=F.HIGH, stage="audit",
     title="the server sends every intermediate it needs",
-    fix="Configure the server with the full chain (leaf followed by its intermediates, e.g. fullchain.pem).")
+    fix="Configure the server with the full chain (leaf followed by its intermediates, e.g. fullchain.pem).",
+    why="Browsers often patch a missing intermediate from their cache or AIA, but API clients, mobile apps, webhooks "
+        "and curl fail.")
 
 
 @check(CHAIN_COMPLETE)
-def chain_complete(site: t.Any, probes: t.Any) -> list:
+def chain_complete(site: Site, probes: t.Any) -> list:
     def decide(host: str, address: str) -> _Verdict:
         result = _main_handshake(site, probes, host, address)
         certs, error = _certificates(host, result, site)
@@ -376,7 +356,10 @@ def chain_complete(site: t.Any, probes: t.Any) -> list:
 PROTOCOLS = F.CheckSpec(
     id="tls.protocols", impact=F.MEDIUM, stage="audit",
     title="TLS 1.2 and/or 1.3 offered, nothing older",
-    fix="Allow only TLS 1.2 and 1.3 (nginx: ssl_protocols TLSv1.2 TLSv1.3;) and reload the server.")
+    fix="Allow only TLS 1.2 and 1.3 (nginx: ssl_protocols TLSv1.2 TLSv1.3;) and reload the server.",
+    why="TLS 1.0/1.1 accepted: no modern client is downgraded to them, but scanners (SSL Labs, PCI ASV scans) "
+        "flag the site, which hurts trust.")
+
 
 _MODERN = ("TLSv1.2", "TLSv1.3")
 _PROBED = ("TLSv1", "TLSv1.1", "TLSv1.2", "TLSv1.3")
@@ -384,7 +367,7 @@ _LABEL = {"SSLv3": "SSLv3", "TLSv1": "TLS 1.0", "TLSv1.1": "TLS 1.1", "TLSv1.2":
 
 
 @check(PROTOCOLS)
-def protocols(site: t.Any, probes: t.Any) -> list:
+def protocols(site: Site, probes: t.Any) -> list:
     def probe(host: str, address: str, version: str) -> tls_probe.TlsResult:
         return tls_probe.handshake_cached(probes, address, PORT, host, ca_bundle=site.ca_bundle,
                                           timeout=site.timeout, verify=False, min_version=version,
@@ -395,7 +378,7 @@ def protocols(site: t.Any, probes: t.Any) -> list:
         if not base.ok and base.error not in tls_probe.REJECTED:
             return _probe_error(host, base, site)  # unreachable: asking version by version would only wait again
         todo = [v for v in _PROBED if not (base.ok and v == base.version)]
-        results = dict(zip(todo, _fan_out(todo, lambda v: probe(host, address, v)), strict=True))
+        results = dict(zip(todo, parallel.each_guarded(lambda v: probe(host, address, v), todo, WORKERS), strict=True))
         outcome, accepted, unknown = {}, [], []
         if base.ok:
             outcome[base.version] = "accepted (negotiated by default)"
@@ -442,7 +425,9 @@ def protocols(site: t.Any, probes: t.Any) -> list:
 KEY_STRENGTH = F.CheckSpec(
     id="tls.key_strength", impact=F.HIGH, stage="audit",
     title="RSA >= 2048 bits or EC >= P-256, signature SHA-256 or better",
-    fix="Reissue the certificate with an ECDSA P-256 (or RSA 2048+) key, signed with SHA-256 or better.")
+    fix="Reissue the certificate with an ECDSA P-256 (or RSA 2048+) key, signed with SHA-256 or better.",
+    why="Modern clients reject RSA < 2048 and SHA-1 leaves (so tls.cert_valid fails too); where they still connect, "
+        "the key is breakable soon.")
 
 
 def _key_text(key: t.Any) -> tuple:
@@ -476,7 +461,7 @@ def _signature_text(cert: t.Any) -> tuple:
 
 
 @check(KEY_STRENGTH)
-def key_strength(site: t.Any, probes: t.Any) -> list:
+def key_strength(site: Site, probes: t.Any) -> list:
     def decide(host: str, address: str) -> _Verdict:
         result = _main_handshake(site, probes, host, address)
         certs, error = _certificates(host, result, site)

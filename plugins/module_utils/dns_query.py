@@ -10,7 +10,6 @@ so a fault ends as ``error`` in a finding and never as a pass.
 
 from __future__ import annotations
 
-import concurrent.futures
 import dataclasses
 import socket
 import time
@@ -30,7 +29,8 @@ try:
 except ImportError:  # pragma: no cover - reported by the plugins
     HAS_DNSPYTHON = False
 
-from ansible_collections.launchready.ops.plugins.module_utils.site import Resolver
+from ansible_collections.launchready.ops.plugins.module_utils import parallel
+from ansible_collections.launchready.ops.plugins.module_utils.site import Resolver, Site
 
 OK = "ok"
 NXDOMAIN = "nxdomain"
@@ -150,6 +150,21 @@ def query(name: str, rdtype: str, server: Resolver, timeout: float) -> Answer:
     return answer
 
 
+def routable(address: str, port: int = 53) -> bool:
+    """Whether this machine has a route to ``address`` (no packet is sent).
+
+    An IPv4-only controller cannot ask a nameserver's IPv6 address; that says
+    nothing about the nameserver, so such an address is noted, not judged.
+    """
+    family = socket.AF_INET6 if ":" in address else socket.AF_INET
+    try:
+        with socket.socket(family, socket.SOCK_DGRAM) as sock:
+            sock.connect((address, port))
+        return True
+    except OSError:
+        return False
+
+
 def servers_for(resolvers: t.Sequence[Resolver]) -> list:
     """The configured resolvers, or the system's when none are configured."""
     return list(resolvers) or system_resolvers()
@@ -176,8 +191,7 @@ def resolve_all(name: str, resolvers: t.Sequence[Resolver], timeout: float) -> d
     jobs = [(server, rdtype) for server in servers_for(resolvers) for rdtype in ("A", "AAAA")]
     if not jobs:
         return {"addresses": [], "answers": [], "errors": []}
-    with concurrent.futures.ThreadPoolExecutor(max_workers=len(jobs)) as pool:
-        answers = list(pool.map(lambda job: query(name, job[1], job[0], timeout), jobs))
+    answers = parallel.each(lambda job: query(name, job[1], job[0], timeout), jobs, len(jobs))
     found: set = set()
     for a in answers:
         if a.status == OK:
@@ -186,6 +200,6 @@ def resolve_all(name: str, resolvers: t.Sequence[Resolver], timeout: float) -> d
     return {"addresses": sorted(found), "answers": answers, "errors": errors}
 
 
-def resolve_cached(site: t.Any, probes: t.Any, name: str) -> dict:
+def resolve_cached(site: Site, probes: t.Any, name: str) -> dict:
     """``resolve_all`` for a site's host, computed once per run and shared by all checks."""
     return probes.memo(("resolve", name), lambda: resolve_all(name, site.resolvers, site.timeout))

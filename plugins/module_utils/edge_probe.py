@@ -28,6 +28,7 @@ import urllib.parse
 
 from ansible_collections.launchready.ops.plugins.module_utils import http_cache_rules as R
 from ansible_collections.launchready.ops.plugins.module_utils import http_probe as P
+from ansible_collections.launchready.ops.plugins.module_utils.site import Site
 
 MAX_ASSETS = 12
 
@@ -44,16 +45,16 @@ ONE_DAY = 86400
 
 # --- requests --------------------------------------------------------------------------------
 
-def canonical_addresses(site: t.Any, probes: t.Any) -> tuple:
+def canonical_addresses(site: Site, probes: t.Any) -> tuple:
     """(addresses of the canonical host, problem sentence or "")."""
     return P.resolve_host(site, probes, site.canonical_host)
 
 
-def url_for(site: t.Any, path: str) -> str:
+def url_for(site: Site, path: str) -> str:
     return "https://%s%s" % (site.canonical_host, path)
 
 
-def fetch(site: t.Any, url: str, address: str, method: str = "GET", headers: dict | None = None) -> P.Response:
+def fetch(site: Site, url: str, address: str, method: str = "GET", headers: dict | None = None) -> P.Response:
     """One polite request (``http_probe.polite_fetch``: the site's CA bundle, timeout and probe budget;
     429/503 waited out), not memoized."""
     return P.polite_fetch(site, url, address, method=method, headers=headers)
@@ -62,7 +63,7 @@ def fetch(site: t.Any, url: str, address: str, method: str = "GET", headers: dic
 BURST_WORKERS = 4
 
 
-def burst(site: t.Any, url: str, address: str, limit: int, content_type: str) -> dict:
+def burst(site: Site, url: str, address: str, limit: int, content_type: str) -> dict:
     """POST ``url`` at ``address`` until a 429 (or 503) comes back or ``limit`` requests went out.
 
     A few requests are in flight at once (the limiters of nginx and Cloudflare count
@@ -109,7 +110,7 @@ def burst(site: t.Any, url: str, address: str, limit: int, content_type: str) ->
     return state
 
 
-def fetch_twice(site: t.Any, probes: t.Any, url: str, address: str) -> tuple:
+def fetch_twice(site: Site, probes: t.Any, url: str, address: str) -> tuple:
     """(first, second): ``url`` asked for twice in a row at ``address``, once per run."""
     def compute() -> tuple:
         first = fetch(site, url, address)
@@ -285,14 +286,14 @@ def page_refs(page_url: str, body: bytes) -> list:
     return out
 
 
-def same_site(site: t.Any, url: str) -> bool:
+def same_site(site: Site, url: str) -> bool:
     """``url`` is on one of the site's hosts, on its scheme's default port (never another port: the page's
     author must not aim the audit at other services, see http_probe.off_site)."""
     host = (urllib.parse.urlsplit(url).hostname or "").lower()
     return (host == site.canonical_host or host in site.hosts) and not P.off_site(site, url)
 
 
-def homepage(site: t.Any, probes: t.Any) -> tuple:
+def homepage(site: Site, probes: t.Any) -> tuple:
     """(first response of https://CANONICAL/ at the first address, problem sentence or "")."""
     addrs, problem = canonical_addresses(site, probes)
     if not addrs:
@@ -303,7 +304,7 @@ def homepage(site: t.Any, probes: t.Any) -> tuple:
     return first, ""
 
 
-def static_assets(site: t.Any, probes: t.Any) -> tuple:
+def static_assets(site: Site, probes: t.Any) -> tuple:
     """(asset URLs on the site's own hosts that the homepage loads, problem or ""), at most MAX_ASSETS."""
     def compute() -> tuple:
         page, problem = homepage(site, probes)

@@ -40,8 +40,11 @@ class CheckSpec:
     id: str
     impact: str
     stage: str
-    title: str
+    title: str  # what the check verifies, short: the catalog's "verifies" column
     fix: str
+    # Why the check exists: what a customer or the business loses when it fails (and so why it
+    # has its impact). Shown beside the fix in report.md/html; not a field of report.json's findings.
+    why: str = ""
     # A burst probe (a POST burst, a load test) would disturb the other checks of the site
     # (a rate limiter then answers them 429): the runner starts it only after all others ended.
     burst: bool = False
@@ -51,6 +54,18 @@ class CheckSpec:
             raise ValueError("check %s: unknown impact %r" % (self.id, self.impact))
         if self.stage not in STAGES:
             raise ValueError("check %s: unknown stage %r" % (self.id, self.stage))
+        if self.why:  # the catalog's own spec; a throwaway spec (tests) never hides its reason
+            _CATALOG.setdefault(self.id, self)
+
+
+# check id -> CheckSpec, for every spec defined in this process (the report looks up ``why`` here).
+_CATALOG: dict = {}
+
+
+def why_of(check_id: str) -> str:
+    """Why the check ``check_id`` exists, or "" when its spec is not loaded in this process."""
+    spec = _CATALOG.get(check_id)
+    return spec.why if spec else ""
 
 
 @dataclasses.dataclass
@@ -97,9 +112,6 @@ def make(spec: CheckSpec, status: str, target: str, summary: str,
                    target=target, summary=summary, evidence=evidence or {}, fix=fix)
 
 
-_STATUS_RANK = {FAIL: 0, ERROR: 1, WARN: 2, PASS: 3, SKIP: 4}
-
-
 def risk_order(impact: str, stage: str, check: str) -> tuple:
     """The ranking key of checks.md: impact, then stage, then id.
 
@@ -110,7 +122,9 @@ def risk_order(impact: str, stage: str, check: str) -> tuple:
 
 
 def _rank_key(finding: Finding) -> tuple:
-    return risk_order(finding.impact, finding.stage, finding.check) + (_STATUS_RANK[finding.status], finding.target)
+    # Imported here: verdicts builds on this module, and owns the one status order.
+    from ansible_collections.launchready.ops.plugins.module_utils.verdicts import SEVERITY
+    return risk_order(finding.impact, finding.stage, finding.check) + (SEVERITY[finding.status], finding.target)
 
 
 def risk_list(findings: t.Iterable[Finding]) -> list[Finding]:

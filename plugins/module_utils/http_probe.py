@@ -20,7 +20,6 @@ Plain Python, stdlib only: no Ansible imports.
 
 from __future__ import annotations
 
-import concurrent.futures
 import dataclasses
 import email.utils
 import errno
@@ -35,12 +34,22 @@ import time
 import typing as t
 import urllib.parse
 
-from ansible_collections.launchready.ops.plugins.module_utils import dns_query, probe_budget, tls_pin, tls_probe
+from ansible_collections.launchready.ops.plugins.module_utils import (
+    dns_query,
+    parallel,
+    probe_budget,
+    tls_pin,
+    tls_probe,
+)
+from ansible_collections.launchready.ops.plugins.module_utils.site import Site
 
 MAX_BODY = 512 * 1024
 MAX_HOPS = 10
 # A name may resolve to thousands of addresses (the audited site's DNS decides): probe a few.
 MAX_ADDRESSES_PER_NAME = 16
+# Redirect walks (scheme x host x address) and host lookups at once.
+WALK_WORKERS = 16
+RESOLVE_WORKERS = 8
 REDIRECT_STATUSES = (301, 302, 303, 307, 308)
 USER_AGENT = "launchready.ops/0.1 (+launch audit)"
 
@@ -315,7 +324,7 @@ def fetch(url: str, address: str, *, ca_bundle: str | None, timeout: float, meth
 
 # --- the polite, budgeted layer the checks use -------------------------------------------------------
 
-def budgeted_fetch(site: t.Any, url: str, address: str, *, method: str = "GET", headers: dict | None = None,
+def budgeted_fetch(site: Site, url: str, address: str, *, method: str = "GET", headers: dict | None = None,
                    verify: bool = True) -> Response:
     """``site_fetch`` (the site's CA bundle and timeout, or its pin), inside the controller-wide connection budget.
 
@@ -339,12 +348,12 @@ def _retry_after(resp: Response) -> float | None:
     return None
 
 
-def limit_budget(site: t.Any) -> float:
+def limit_budget(site: Site) -> float:
     """Seconds a GET may spend waiting for a rate-limiting site to let it through."""
     return max(8.0, 2 * site.timeout)
 
 
-def polite_fetch(site: t.Any, url: str, address: str, *, method: str = "GET", headers: dict | None = None,
+def polite_fetch(site: Site, url: str, address: str, *, method: str = "GET", headers: dict | None = None,
                  verify: bool = True) -> Response:
     """``budgeted_fetch`` that behaves like a patient customer, for every check that reads a page.
 
@@ -471,13 +480,13 @@ def _normal(url: str) -> str:
     return "%s://%s:%d%s%s" % (scheme, host, port, parts.path or "/", "?" + parts.query if parts.query else "")
 
 
-def fetch_cached(site: t.Any, probes: t.Any, url: str, address: str, method: str = "GET") -> Response:
+def fetch_cached(site: Site, probes: t.Any, url: str, address: str, method: str = "GET") -> Response:
     """``polite_fetch`` (the site's CA bundle, timeout and the probe budget), once per run for (method, url, address)."""
     return _memo(probes, ("http.fetch", method, url, address),
                  lambda: polite_fetch(site, url, address, method=method))
 
 
-def resolve_host(site: t.Any, probes: t.Any, host: str) -> tuple:
+def resolve_host(site: Site, probes: t.Any, host: str) -> tuple:
     """(addresses to probe, error sentence or "") for ``host`` through the site's resolvers; IP literals as is.
 
     At most ``MAX_ADDRESSES_PER_NAME`` addresses (the first in sorted order); ``skipped_addresses``
@@ -500,7 +509,7 @@ def resolve_host(site: t.Any, probes: t.Any, host: str) -> tuple:
 
 # --- the site's boundary ----------------------------------------------------------------------------
 
-def skipped_addresses(site: t.Any, probes: t.Any, host: str) -> int:
+def skipped_addresses(site: Site, probes: t.Any, host: str) -> int:
     """How many resolved addresses of ``host`` ``resolve_host`` leaves out (beyond the cap)."""
     try:
         ipaddress.ip_address(host)
@@ -513,7 +522,7 @@ def skipped_addresses(site: t.Any, probes: t.Any, host: str) -> int:
     return max(0, len(result["addresses"]) - MAX_ADDRESSES_PER_NAME)
 
 
-def off_site(site: t.Any, url: str) -> str:
+def off_site(site: Site, url: str) -> str:
     """Why a redirect walk must not fetch ``url``, or "" when it may.
 
     The site is its own names (launch_hosts, the canonical host, names under launch_domain)
@@ -544,7 +553,7 @@ def off_site(site: t.Any, url: str) -> str:
     return ""
 
 
-def follow(site: t.Any, probes: t.Any, url: str, max_hops: int = MAX_HOPS, address: str | None = None) -> Chain:
+def follow(site: Site, probes: t.Any, url: str, max_hops: int = MAX_HOPS, address: str | None = None) -> Chain:
     """Walk the redirect chain from ``url``; ``address`` pins the first hop (else the first resolved address).
 
     Later hops stay on the same address while the next host still resolves to it
@@ -554,7 +563,7 @@ def follow(site: t.Any, probes: t.Any, url: str, max_hops: int = MAX_HOPS, addre
                  lambda: _follow(site, probes, url, max_hops, address))
 
 
-def _follow(site: t.Any, probes: t.Any, url: str, max_hops: int, address: str | None) -> Chain:
+def _follow(site: Site, probes: t.Any, url: str, max_hops: int, address: str | None) -> Chain:
     chain = Chain(start=url, address=address)
     seen: set = set()
     current, pinned = url, address
@@ -600,7 +609,7 @@ def _follow(site: t.Any, probes: t.Any, url: str, max_hops: int, address: str | 
         current, pinned = nxt, None
 
 
-def _walk_all(site: t.Any, probes: t.Any, starts: list) -> dict:
+def _walk_all(site: Site, probes: t.Any, starts: list) -> dict:
     """Walk every (key, url, host) start from every address of host, concurrently: {key: [Chain...]}."""
     jobs: list = []
     out: dict = {key: [] for key, _url, _host in starts}
@@ -612,22 +621,20 @@ def _walk_all(site: t.Any, probes: t.Any, starts: list) -> dict:
         for addr in addrs:
             jobs.append((key, url, addr))
     if jobs:
-        with concurrent.futures.ThreadPoolExecutor(max_workers=min(16, len(jobs))) as pool:
-            chains = list(pool.map(lambda job: follow(site, probes, job[1], address=job[2]), jobs))
+        chains = parallel.each(lambda job: follow(site, probes, job[1], address=job[2]), jobs, WALK_WORKERS)
         for (key, url, _addr), chain in zip(jobs, chains, strict=True):
             chain.addresses_skipped = skipped_addresses(site, probes, urllib.parse.urlsplit(url).hostname or "")
             out[key].append(chain)
     return out
 
 
-def _resolve_hosts(site: t.Any, probes: t.Any, hosts: t.Iterable[str]) -> None:
+def _resolve_hosts(site: Site, probes: t.Any, hosts: t.Iterable[str]) -> None:
     # Ask for every host at once so a hanging resolver costs one timeout, not one per host.
     hosts = list(dict.fromkeys(hosts))
-    with concurrent.futures.ThreadPoolExecutor(max_workers=max(1, min(8, len(hosts)))) as pool:
-        list(pool.map(lambda h: resolve_host(site, probes, h), hosts))
+    parallel.each(lambda h: resolve_host(site, probes, h), hosts, RESOLVE_WORKERS)
 
 
-def variants(site: t.Any, probes: t.Any) -> dict:
+def variants(site: Site, probes: t.Any) -> dict:
     """Every variant (scheme x configured host) walked from every address of the host.
 
     {("http"|"https", host): [Chain per address]}; computed once per run.
@@ -640,7 +647,7 @@ def variants(site: t.Any, probes: t.Any) -> dict:
     return _memo(probes, ("http.variants",), compute)
 
 
-def route_chains(site: t.Any, probes: t.Any, scheme: str = "https") -> dict:
+def route_chains(site: Site, probes: t.Any, scheme: str = "https") -> dict:
     """Every configured route on the canonical host, from every canonical address: {path: [Chain...]}."""
     def compute() -> dict:
         host = site.canonical_host
@@ -663,7 +670,7 @@ def fetch_pinned(url: str, address: str, *, leaf_sha256: str, timeout: float, **
                  tls_context=tls_pin.pinned_context(leaf_sha256, address), **kwargs)
 
 
-def pin_for(site: t.Any, url: str, address: str) -> str | None:
+def pin_for(site: Site, url: str, address: str) -> str | None:
     """The leaf pin ``site.tls_pins`` holds for an https ``url`` at ``address`` (port 443 only), else None."""
     pins = getattr(site, "tls_pins", None)
     if not pins:
@@ -678,7 +685,7 @@ def pin_for(site: t.Any, url: str, address: str) -> str | None:
     return pins.get(((parts.hostname or "").rstrip(".").lower(), address))
 
 
-def site_fetch(site: t.Any, url: str, address: str, **kwargs: t.Any) -> Response:
+def site_fetch(site: Site, url: str, address: str, **kwargs: t.Any) -> Response:
     """``fetch`` with the site's CA bundle and timeout; where ``site.tls_pins`` pins the (host, address)
     (the audit's pass behind a rejected certificate), ``fetch_pinned`` instead."""
     pin = pin_for(site, url, address)

@@ -23,7 +23,9 @@ LOGS_PII = F.CheckSpec(
     "privacy.logs_pii", F.BLOCKER, "audit",
     "app, edge and chatbot logs hold no emails, phone or card numbers",
     "Stop logging request bodies, prompts and query strings; redact e-mail addresses, phone and card "
-    "numbers in the logger itself (a logging filter) and purge or rotate out the files listed.")
+    "numbers in the logger itself (a logging filter) and purge or rotate out the files listed.",
+    why="Personal data in logs is copied to every log store, backup and support laptop, out of reach of deletion "
+        "requests: a breach waiting to happen.")
 
 MAX_BYTES_PER_FILE = 64 * 1024 * 1024  # the tail of a huge log is read, not all of it
 MAX_HITS_SHOWN = 50                    # evidence stays readable; the count is exact

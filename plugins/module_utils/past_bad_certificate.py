@@ -28,6 +28,7 @@ import urllib.parse
 
 from ansible_collections.launchready.ops.plugins.module_utils import check_registry, root_cause
 from ansible_collections.launchready.ops.plugins.module_utils import findings as F
+from ansible_collections.launchready.ops.plugins.module_utils.site import Site
 
 CERT_CHECK = "tls.cert_valid"
 UNVERIFIED_NOTE = ("judged behind an untrusted certificate: verification skipped, the connection pinned to the "
@@ -58,7 +59,7 @@ def _blocked_by_certificate(finding: F.Finding) -> bool:
         cause in root_cause.CAUSES[root_cause.CERT] for cause in finding.evidence["blocked_by"])
 
 
-def rejudge(site: t.Any, findings: t.Sequence[F.Finding], workers: int = 16) -> list:
+def rejudge(site: Site, findings: t.Sequence[F.Finding], workers: int = 16) -> list:
     """``findings`` (after ``root_cause.attach_blocked_by``) with the certificate's blocked checks judged past it.
 
     Unchanged when no certificate was rejected or nothing was blocked by it.  The checks run

@@ -27,6 +27,7 @@ import typing as t
 import urllib.parse
 
 from ansible_collections.launchready.ops.plugins.module_utils import findings as F
+from ansible_collections.launchready.ops.plugins.module_utils.verdicts import SEVERITY
 
 # Defect kinds, what a blocked probe says when it meets one, and the checks that report it
 # (first the one a blocked finding is filed under when several fail).
@@ -172,9 +173,6 @@ def blocked(findings: t.Iterable[F.Finding]) -> list:
     return [f for f in findings if is_blocked(f)]
 
 
-_STATUS_ORDER = {F.FAIL: 0, F.ERROR: 1, F.WARN: 2}
-
-
 def risks(findings: t.Iterable[F.Finding]) -> list:
     """The ranked risk list: one dict per root cause, the contract of ARCHITECTURE.md.
 
@@ -195,7 +193,7 @@ def risks(findings: t.Iterable[F.Finding]) -> list:
                 blocks[cause].append(f.check)
     out = []
     for check_id, items in groups.items():
-        items.sort(key=lambda f: (_STATUS_ORDER[f.status], f.target))
+        items.sort(key=lambda f: (SEVERITY[f.status], f.target))
         worst = items[0]
         out.append({"check": check_id, "status": worst.status, "impact": worst.impact, "stage": worst.stage,
                     "targets": list(dict.fromkeys(f.target for f in items)), "summary": worst.summary,

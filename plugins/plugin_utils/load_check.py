@@ -32,26 +32,31 @@ from ansible_collections.launchready.ops.plugins.plugin_utils import load_genera
 
 P95 = F.CheckSpec(
     id="load.p95", impact=F.HIGH, stage="load",
-    title="p95 latency of each key route at launch load (high: slow checkout loses orders)",
+    title="p95 latency of each key route at launch load",
     fix="Find where the time goes (the phases and the recommendations say which part) and fix that route: "
-        "fewer queries, an index, a cache, or more workers.")
+        "fewer queries, an index, a cache, or more workers.",
+    why="Slow checkout loses orders.")
 ERRORS = F.CheckSpec(
     id="load.errors", impact=F.HIGH, stage="load",
-    title="Error rate under launch load (high: every error is a customer who could not buy)",
-    fix="Fix the failing routes shown by kind (timeouts, 5xx, refused connections) before launch.")
+    title="Error rate under launch load",
+    fix="Fix the failing routes shown by kind (timeouts, 5xx, refused connections) before launch.",
+    why="Every error is a customer who could not buy.")
 DEGRADATION = F.CheckSpec(
     id="load.degradation", impact=F.MEDIUM, stage="load",
-    title="p95 at N concurrent users against 1 user (medium: a lock or a single worker serialises customers)",
-    fix="Let requests run concurrently: more app workers, no global lock around slow work, a connection pool.")
+    title="p95 at N concurrent users against 1 user",
+    fix="Let requests run concurrently: more app workers, no global lock around slow work, a connection pool.",
+    why="A lock or a single worker serialises customers.")
 VENDOR_TIMEOUT = F.CheckSpec(
     id="load.vendor_timeout", impact=F.HIGH, stage="load",
-    title="The chatbot answers within its budget while its AI vendor hangs (high: a hung vendor hangs the site)",
+    title="The chatbot answers within its budget while its AI vendor hangs",
     fix="Call the vendor with a total timeout below the chatbot's budget and answer a degraded reply "
-        "(not a 5xx) when it passes.")
+        "(not a 5xx) when it passes.",
+    why="A hung vendor hangs the site.")
 DB_QUERIES = F.CheckSpec(
     id="load.db_queries", impact=F.MEDIUM, stage="load",
-    title="Database queries per request stay flat over repeated requests (medium: N+1 queries grow with data)",
-    fix="Load what a request needs in one query (join or IN list) and index the lookups.")
+    title="Database queries per request stay flat over repeated requests",
+    fix="Load what a request needs in one query (join or IN list) and index the lookups.",
+    why="N+1 queries grow with data.")
 SPECS = (P95, ERRORS, DEGRADATION, VENDOR_TIMEOUT, DB_QUERIES)
 
 P95_FAIL_MS, P95_WARN_MS = 2000.0, 800.0

@@ -9,7 +9,9 @@ Controller-only. The JSON shape is the public contract of ARCHITECTURE.md.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import html
+import importlib
 import json
 import os
 import tempfile
@@ -24,6 +26,30 @@ from ansible_collections.launchready.ops.plugins.plugin_utils import load_report
 REPORT_FILES = ("report.json", "report.md", "report.html", "junit.xml")
 
 _STATUS_MARK = {F.PASS: "PASS", F.WARN: "WARN", F.FAIL: "FAIL", F.ERROR: "ERROR", F.SKIP: "SKIP"}
+
+# Every module that defines CheckSpecs: loaded so the report can say why each risk matters,
+# whichever stage's run renders it (a report merges the findings of several stages).
+SPEC_MODULES = ("module_utils.app_env", "module_utils.checks_cache", "module_utils.checks_content",
+                "module_utils.checks_deploy", "module_utils.checks_dns", "module_utils.checks_edge",
+                "module_utils.checks_email", "module_utils.checks_http", "module_utils.checks_monitoring",
+                "module_utils.checks_privacy", "module_utils.checks_renewal", "module_utils.checks_secrets",
+                "module_utils.checks_tls", "module_utils.logs_pii", "plugin_utils.load_check")
+
+
+@functools.lru_cache(maxsize=None)
+def _catalog_loaded() -> bool:
+    for name in SPEC_MODULES:
+        try:
+            importlib.import_module("ansible_collections.launchready.ops.plugins." + name)
+        except ImportError:  # a family whose library is missing here (hdrh for load): no reason, still a report
+            pass
+    return True
+
+
+def why(check_id: str) -> str:
+    """The reason the check exists (its CheckSpec's ``why``), "" for an id no spec defines."""
+    _catalog_loaded()
+    return F.why_of(check_id)
 
 
 def now_utc() -> str:
@@ -118,6 +144,11 @@ def _blocks_sentence(items: list, risk: dict) -> str:
     return "also keeps %d check%s from running: %s" % (len(folded), "" if len(folded) == 1 else "s", ", ".join(checks))
 
 
+def _fix_and_why(risk: dict) -> str:
+    reason = why(risk["check"])
+    return "%s *Why it matters: %s*" % (risk["fix"], reason) if reason else risk["fix"]
+
+
 def render_markdown(report: dict) -> str:
     items = _findings(report)
     risks = risks_of(report)
@@ -134,7 +165,7 @@ def render_markdown(report: dict) -> str:
                 what += " **This %s.**" % blocks
             out.append("| %d | %s | %s | `%s` | %s | %s | %s |" % (
                 r["rank"], r["impact"], r["status"], r["check"], _md_cell(", ".join(r["targets"])), _md_cell(what),
-                _md_cell(r["fix"])))
+                _md_cell(_fix_and_why(r))))
     else:
         out.append("No open risks.")
     out += ["", "## Launch checklist", ""]
@@ -158,7 +189,7 @@ body{font-family:system-ui,sans-serif;max-width:60rem;margin:2rem auto;padding:0
 h1{margin-bottom:.2rem} .meta{color:#666} table{border-collapse:collapse;width:100%;margin:1rem 0}
 th,td{border-bottom:1px solid #ddd;padding:.4rem;text-align:left;vertical-align:top;font-size:.92rem}
 .verdict{font-size:1.4rem;padding:.6rem 1rem;border-radius:.4rem;display:inline-block}
-.blocks{color:#555;font-size:.85rem;margin-top:.3rem} .s-blocked{background:#f3f3f3}
+.blocks,.why{color:#555;font-size:.85rem;margin-top:.3rem} .s-blocked{background:#f3f3f3}
 .s-pass{background:#e3f6e5}.s-warn{background:#fff4d6}.s-fail,.s-error{background:#fde2e1}.s-skip{background:#eee}
 code{font-size:.85rem}
 """
@@ -174,6 +205,11 @@ def _html_blocks(items: list, risk: dict) -> str:
             % (html.escape(blocks), folded))
 
 
+def _html_why(risk: dict) -> str:
+    reason = why(risk["check"])
+    return "<div class='why'>Why it matters: %s</div>" % html.escape(reason) if reason else ""
+
+
 def render_html(report: dict) -> str:
     items = _findings(report)
     risks = risks_of(report)
@@ -182,9 +218,10 @@ def render_html(report: dict) -> str:
     rows = []
     for r in risks:
         cells = (r["status"], r["rank"], e(r["impact"]), e(r["status"]), e(r["check"]),
-                 "<br>".join(e(t) for t in r["targets"]), e(r["summary"]), _html_blocks(items, r), e(r["fix"]))
+                 "<br>".join(e(t) for t in r["targets"]), e(r["summary"]), _html_blocks(items, r), e(r["fix"]),
+                 _html_why(r))
         rows.append("<tr class='s-%s'><td>%d</td><td>%s</td><td>%s</td><td><code>%s</code></td><td>%s</td>"
-                    "<td>%s%s</td><td>%s</td></tr>" % cells)
+                    "<td>%s%s</td><td>%s%s</td></tr>" % cells)
     risk_html = ("<table><tr><th>#</th><th>impact</th><th>status</th><th>check</th><th>targets</th>"
                  "<th>what is wrong</th><th>how to fix</th></tr>%s</table>" % "".join(rows)
                  if rows else "<p>No open risks.</p>")
