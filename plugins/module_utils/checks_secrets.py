@@ -8,7 +8,7 @@
   they skip.  ``launch_secret_baseline`` (default ``.launchready-secrets.json`` in the repo)
   allowlists fingerprints.
 - The served checks ask the canonical host's first address, through the audit's probe
-  (``http_probe.fetch``: SNI and Host to the resolved address, a total deadline, the
+  (``http_probe.polite_fetch``: SNI and Host to the resolved address, a total deadline, the
   site's CA bundle), for a bounded list of URLs: the pages of ``launch_routes``, the
   same-site scripts and stylesheets they load, the source maps those name, and the
   well-known leak paths.  A 200 whose body is what a random path gets (an SPA answering
@@ -141,8 +141,7 @@ def history_finding(target: str, hits: list, scan: S.Scanner) -> F.Finding:
 
 def _get(site: Site, probes: t.Any, url: str, address: str) -> P.Response:
     return probes.memo(("secrets.fetch", url, address),
-                       lambda: P.fetch(url, address, ca_bundle=site.ca_bundle, timeout=site.timeout,
-                                       max_body=MAX_ASSET_BODY))
+                       lambda: P.polite_fetch(site, url, address, max_body=MAX_ASSET_BODY))
 
 
 def served(site: Site, probes: t.Any) -> dict:

@@ -325,14 +325,14 @@ def fetch(url: str, address: str, *, ca_bundle: str | None, timeout: float, meth
 # --- the polite, budgeted layer the checks use -------------------------------------------------------
 
 def budgeted_fetch(site: Site, url: str, address: str, *, method: str = "GET", headers: dict | None = None,
-                   verify: bool = True) -> Response:
+                   verify: bool = True, max_body: int = MAX_BODY) -> Response:
     """``site_fetch`` (the site's CA bundle and timeout, or its pin), inside the controller-wide connection budget.
 
     The timeout starts at the probe's own connect: time spent waiting for a slot (other
     forks' probes of the same address) is never charged to the site.
     """
     with probe_budget.for_site(site).connection(address):
-        return site_fetch(site, url, address, method=method, headers=headers, verify=verify)
+        return site_fetch(site, url, address, method=method, headers=headers, verify=verify, max_body=max_body)
 
 
 def _retry_after(resp: Response) -> float | None:
@@ -354,7 +354,7 @@ def limit_budget(site: Site) -> float:
 
 
 def polite_fetch(site: Site, url: str, address: str, *, method: str = "GET", headers: dict | None = None,
-                 verify: bool = True) -> Response:
+                 verify: bool = True, max_body: int = MAX_BODY) -> Response:
     """``budgeted_fetch`` that behaves like a patient customer, for every check that reads a page.
 
     - A 429 or 503 is never handed back as the page: a safe method waits (Retry-After
@@ -370,7 +370,7 @@ def polite_fetch(site: Site, url: str, address: str, *, method: str = "GET", hea
     attempt = 0
     while True:
         attempt += 1
-        resp = budgeted_fetch(site, url, address, method=method, headers=headers, verify=verify)
+        resp = budgeted_fetch(site, url, address, method=method, headers=headers, verify=verify, max_body=max_body)
         if resp.error_kind == TIMEOUT and safe and timeouts == 0:
             timeouts += 1
             continue
