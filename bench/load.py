@@ -190,8 +190,8 @@ def locust(path: str) -> dict:
             with open(prefix + "_stats.csv", encoding="utf-8") as fh:
                 row = next(r for r in csv.DictReader(fh) if r["Name"] == "Aggregated")
         except (OSError, StopIteration, KeyError):
-            return {"skipped": "locust wrote no CSV stats (exit %d): %s" % (out.returncode,
-                                                                          (out.stderr or "").strip()[-300:])}
+            return {"skipped": "locust wrote no CSV stats (exit %d): %s"
+                               % (out.returncode, (out.stderr or "").strip()[-300:])}
     count = int(row["Request Count"])
     return {"rps": round(count / DURATION, 1), "requests": count, "failures": int(row["Failure Count"]),
             "locust_rps": float(row["Requests/s"]), "p50": float(row["50%"]), "p95": float(row["95%"])}

@@ -188,7 +188,8 @@ Last deploy: <b id="last-deploy">%(last)s</b>.</p>
 <section id="panel-latency"><h2>p95 latency per route</h2>%(p95)s</section>
 <section id="panel-alerts"><h2>Firing alerts</h2>
 <ul>%(alerts)s</ul></section>
-<section id="panel-deploys"><h2>Recent deploys</h2><table><tr><th>when</th><th>release</th><th>commit</th><th>who</th><th>state</th></tr>%(deploys)s</table></section>
+<section id="panel-deploys"><h2>Recent deploys</h2><table>
+<tr><th>when</th><th>release</th><th>commit</th><th>who</th><th>state</th></tr>%(deploys)s</table></section>
 </body></html>
 """ % {"site": e(data["site"]), "generated": e(generated), "release": e(release),
        "last": e("%s by %s" % (last.get("release"), last.get("user", "?"))) if last else "none recorded",

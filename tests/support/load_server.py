@@ -68,7 +68,7 @@ def main() -> None:
     args = parser.parse_args()
     host, port = args.listen.rsplit(":", 1)
     web.run_app(make_app(args), host=host, port=int(port), access_log=None, print=None,
-               keepalive_timeout=args.keepalive_s)
+                keepalive_timeout=args.keepalive_s)
 
 
 if __name__ == "__main__":
