@@ -34,6 +34,23 @@ def lab_site(lab):
     return dict(lab["site_vars"])
 
 
+# Under xdist (`make test` runs two workers): every test that touches the shared lab runs on one
+# worker, in file order, because test_lab stops and restarts it and the second-lab tests assert it
+# was left alone; every other file stays whole on one worker, because its module fixtures start
+# servers on the file's own loopback addresses.
+SHARED_LAB_FILES = ("test_lab.py", "test_lab_private_dir.py", "test_deploy.py", "test_audit_playbook.py",
+                    "test_edge_playbook.py", "test_email_auth.py", "test_request_id.py")
+
+
+def pytest_collection_modifyitems(config, items):
+    if getattr(config.option, "dist", "no") == "no":
+        return
+    shared = {item.path for item in items
+              if item.path.name in SHARED_LAB_FILES or {"lab", "lab_site"} & set(item.fixturenames)}
+    for item in items:  # a whole file goes where any of its tests must go
+        item.add_marker(pytest.mark.xdist_group("shared-lab" if item.path in shared else item.path.name))
+
+
 def pytest_sessionfinish(session, exitstatus):
     """Under `make test` (LAUNCHREADY_TEST_HOME=HOME): fail the run when the suite left anything
     in HOME but the caches the README names (tests/support/home_check.py)."""
