@@ -20,11 +20,6 @@ ARGUMENT_SPEC = {
 }
 
 
-def _same(a: dict | None, b: dict) -> bool:
-    # The timestamp changes every run; the findings are what matter.
-    return bool(a) and a.get("findings") == b.get("findings") and a.get("version") == b.get("version")
-
-
 class ActionModule(ActionBase):
     TRANSFERS_FILES = False
     _supports_check_mode = True
@@ -42,7 +37,7 @@ class ActionModule(ActionBase):
         previous = reports.load(os.path.join(args["dest"], "report.json"))
         if args["merge"]:
             report = reports.merge(previous, report)
-        changed = not _same(previous, report)
+        changed = not reports.same(previous, report)
         paths = {name: os.path.join(args["dest"], name) for name in reports.REPORT_FILES}
         if not self._task.check_mode:
             paths = reports.write(args["dest"], report)

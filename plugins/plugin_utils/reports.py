@@ -78,6 +78,24 @@ def merge(previous: dict | None, report: dict) -> dict:
     return build(report["site"], kept + fresh, report["generated"])
 
 
+def _without_fingerprints(value: t.Any) -> t.Any:
+    if isinstance(value, dict):
+        return {k: ("(fingerprint)" if "fingerprint" in k else _without_fingerprints(v)) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_without_fingerprints(v) for v in value]
+    return value
+
+
+def same(previous: dict | None, report: dict) -> bool:
+    """Whether REPORT says what PREVIOUS said: the same findings of the same version.
+
+    The timestamp changes every run, and so do secret fingerprints (an HMAC keyed per run, so
+    that a report gives nobody a hash to test guesses against): neither is a change.
+    """
+    return (bool(previous) and previous.get("version") == report.get("version")
+            and _without_fingerprints(previous.get("findings")) == _without_fingerprints(report.get("findings")))
+
+
 def load(path: str) -> dict | None:
     try:
         with open(path, encoding="utf-8") as fh:

@@ -93,3 +93,16 @@ def test_summary_lines_are_ranked():
     lines = reports.summary_lines(reports.build("shop.test", _items()))
     assert lines[0].startswith("shop.test: launch verdict FAIL")
     assert "tls.cert_expiry" in lines[1] and "http.hsts" in lines[3]
+
+
+def test_a_new_run_key_for_fingerprints_is_not_a_change_but_a_new_status_is():
+    spec = F.CheckSpec(id="secrets.env_separation", impact=F.HIGH, stage="deploy", title="t", fix="f")
+
+    def report(status: str, fingerprint: str) -> dict:
+        return reports.build("shop.test", [F.make(spec, status, "app1", "s", evidence={
+            "shared": [{"name": "SHOP_SECRET_KEY", "fingerprint": fingerprint}]})])
+
+    first = report(F.FAIL, "hmac-sha256:0123456789ab")
+    assert reports.same(first, report(F.FAIL, "hmac-sha256:ba9876543210"))
+    assert not reports.same(first, report(F.PASS, "hmac-sha256:0123456789ab"))
+    assert not reports.same(None, first)
