@@ -77,22 +77,39 @@ def _merged(have: t.Any, want: t.Any) -> t.Any:
     return copy.deepcopy(want)
 
 
+def read_settings(client: t.Any, zone_id: str, names: t.Iterable) -> dict:
+    """{name: value} of the zone settings ``names``, as the API holds them now."""
+    return {name: get_setting(client, zone_id, name) for name in sorted(names)}
+
+
+def plan_settings(want: dict, current: dict) -> dict:
+    """{changed, before, after, written}: ``after`` is what the settings become (in check mode, would)."""
+    before, after, written = {}, {}, []
+    for name in sorted(want):
+        before[name] = copy.deepcopy(current.get(name))
+        if _differs(want[name], current.get(name)):
+            written.append(name)
+            after[name] = _merged(current.get(name), want[name])
+        else:
+            after[name] = current.get(name)
+    return {"changed": bool(written), "before": before, "after": after, "written": written}
+
+
+def apply_settings(client: t.Any, zone_id: str, want: dict, written: t.Iterable) -> dict:
+    """PATCH the settings ``written`` to their ``want`` value: {name: the value the API answered}."""
+    return {name: patch_setting(client, zone_id, name, want[name]) for name in written}
+
+
 def reconcile_settings(client: t.Any, zone_id: str, want: dict, check_mode: bool) -> dict:
     """Make the zone settings ``want`` ({name: value}) true: {changed, before, after, written}.
 
     Object-valued settings (security_header) are compared and sent on the keys given only.
+    Every setting is read before the first one is written.
     """
-    before, after, written = {}, {}, []
-    for name in sorted(want):
-        current = get_setting(client, zone_id, name)
-        before[name] = copy.deepcopy(current)
-        if _differs(want[name], current):
-            written.append(name)
-            value = want[name]
-            after[name] = _merged(current, value) if check_mode else patch_setting(client, zone_id, name, value)
-        else:
-            after[name] = current
-    return {"changed": bool(written), "before": before, "after": after, "written": written}
+    result = plan_settings(want, read_settings(client, zone_id, want))
+    if not check_mode:
+        result["after"].update(apply_settings(client, zone_id, want, result["written"]))
+    return result
 
 
 # --- rulesets ----------------------------------------------------------------------------------------
@@ -113,6 +130,37 @@ def _view(rule: dict) -> dict:
     return view
 
 
+def check_rules(rules: list) -> None:
+    """ValueError unless every rule has a ref the collection owns (so a later run can find it)."""
+    for rule in rules:
+        if not str(rule.get("ref", "")).startswith(REF_PREFIX):
+            raise ValueError("every rule needs a ref starting with %r, got %r" % (REF_PREFIX, rule.get("ref")))
+
+
+def plan_ruleset(current: dict | None, rules: list) -> dict:
+    """{changed, before, after}: the owned rules of the entry point ``current`` against ``rules``."""
+    existing = (current or {}).get("rules") or []
+    before = [_view(r) for r in existing if str(r.get("ref", "")).startswith(REF_PREFIX)]
+    after = [_view(r) for r in rules]
+    return {"changed": before != after, "before": before, "after": after}
+
+
+def apply_ruleset(client: t.Any, zone_id: str, phase: str, current: dict | None, rules: list,
+                  description: str = "") -> None:
+    """PUT the entry point: the rules of others first, with their ids, then ``rules``."""
+    existing = (current or {}).get("rules") or []
+    ours = [r for r in existing if str(r.get("ref", "")).startswith(REF_PREFIX)]
+    others = [r for r in existing if not str(r.get("ref", "")).startswith(REF_PREFIX)]
+    ids = {r.get("ref"): r.get("id") for r in ours}
+    keep = [dict(_view(r), id=r["id"]) if r.get("id") else _view(r) for r in others]
+    # Our rules keep their ids too: Cloudflare then updates them in place.
+    mine = [dict(_view(r), id=ids[r["ref"]]) if ids.get(r["ref"]) else _view(r) for r in rules]
+    body: dict = {"rules": keep + mine}
+    if description and not current:
+        body["description"] = description
+    client.request("PUT", "/zones/%s/rulesets/phases/%s/entrypoint" % (zone_id, phase), body=body)
+
+
 def reconcile_ruleset(client: t.Any, zone_id: str, phase: str, rules: list, check_mode: bool,
                       description: str = "") -> dict:
     """Make the rules with a launchready_ ref in ``phase``'s entry point exactly ``rules``, in order.
@@ -120,27 +168,12 @@ def reconcile_ruleset(client: t.Any, zone_id: str, phase: str, rules: list, chec
     Other rules of the entry point are kept (first, with their ids, so Cloudflare keeps
     them as they are). Returns {changed, before, after}.
     """
-    for rule in rules:
-        if not str(rule.get("ref", "")).startswith(REF_PREFIX):
-            raise ValueError("every rule needs a ref starting with %r, got %r" % (REF_PREFIX, rule.get("ref")))
+    check_rules(rules)
     current = get_entrypoint(client, zone_id, phase)
-    existing = (current or {}).get("rules") or []
-    ours = [r for r in existing if str(r.get("ref", "")).startswith(REF_PREFIX)]
-    others = [r for r in existing if not str(r.get("ref", "")).startswith(REF_PREFIX)]
-    before = [_view(r) for r in ours]
-    after = [_view(r) for r in rules]
-    if before == after:
-        return {"changed": False, "before": before, "after": after}
-    if not check_mode:
-        ids = {r.get("ref"): r.get("id") for r in ours}
-        keep = [dict(_view(r), id=r["id"]) if r.get("id") else _view(r) for r in others]
-        # Our rules keep their ids too: Cloudflare then updates them in place.
-        mine = [dict(_view(r), id=ids[r["ref"]]) if ids.get(r["ref"]) else _view(r) for r in rules]
-        body: dict = {"rules": keep + mine}
-        if description and not current:
-            body["description"] = description
-        client.request("PUT", "/zones/%s/rulesets/phases/%s/entrypoint" % (zone_id, phase), body=body)
-    return {"changed": True, "before": before, "after": after}
+    result = plan_ruleset(current, rules)
+    if result["changed"] and not check_mode:
+        apply_ruleset(client, zone_id, phase, current, rules, description)
+    return result
 
 
 def waf_managed(ruleset: dict | None) -> list:
