@@ -83,3 +83,9 @@ targets:
   type: list
   elements: dict
 """
+
+# The options' spec: the action plugin of the same name validates the task's arguments with it.
+MODULE_SPEC = {"argument_spec": {
+    "sites": {"type": "list", "elements": "dict", "required": True},
+    "settings": {"type": "dict", "required": True, "no_log": True},
+}}

@@ -441,31 +441,36 @@ ACTIONS = {"plan": do_plan, "prepare": do_prepare, "switch": do_switch, "finish"
            "unlock": do_unlock, "cleanup": do_cleanup, "status": do_status}
 
 
+# AnsibleModule's keywords; the action plugin of the same name validates the task's arguments
+# with the same spec on the controller.
+MODULE_SPEC = dict(
+    argument_spec=dict(
+        root=dict(type="path", required=True),
+        action=dict(type="str", required=True, choices=sorted(ACTIONS)),
+        repo=dict(type="str", no_log=True),
+        version=dict(type="str"),
+        archive=dict(type="path"),
+        name=dict(type="str"),
+        commit=dict(type="str"),
+        reason=dict(type="str", default="deploy", choices=["deploy", "rollback"]),
+        state=dict(type="str", choices=[R.FAILED, R.GOOD, R.ROLLED_BACK]),
+        note=dict(type="str"),
+        shared_files=dict(type="list", elements="str", default=[]),
+        shared_dirs=dict(type="list", elements="str", default=[]),
+        keep=dict(type="int", default=5),
+        protect=dict(type="list", elements="str", default=[]),
+        ttl=dict(type="int", default=1800),
+        token=dict(type="str", no_log=False),
+        force=dict(type="bool", default=False),
+        owner=dict(type="dict", default={}),
+        break_token=dict(type="str", no_log=False),
+    ),
+    supports_check_mode=True,
+)
+
+
 def main() -> None:
-    module = AnsibleModule(
-        argument_spec=dict(
-            root=dict(type="path", required=True),
-            action=dict(type="str", required=True, choices=sorted(ACTIONS)),
-            repo=dict(type="str", no_log=True),
-            version=dict(type="str"),
-            archive=dict(type="path"),
-            name=dict(type="str"),
-            commit=dict(type="str"),
-            reason=dict(type="str", default="deploy", choices=["deploy", "rollback"]),
-            state=dict(type="str", choices=[R.FAILED, R.GOOD, R.ROLLED_BACK]),
-            note=dict(type="str"),
-            shared_files=dict(type="list", elements="str", default=[]),
-            shared_dirs=dict(type="list", elements="str", default=[]),
-            keep=dict(type="int", default=5),
-            protect=dict(type="list", elements="str", default=[]),
-            ttl=dict(type="int", default=1800),
-            token=dict(type="str", no_log=False),
-            force=dict(type="bool", default=False),
-            owner=dict(type="dict", default={}),
-            break_token=dict(type="str", no_log=False),
-        ),
-        supports_check_mode=True,
-    )
+    module = AnsibleModule(**MODULE_SPEC)
     try:
         # First step, before git sees anything: no value it would read as an option.
         for option, role_var in (("repo", "release_repo"), ("version", "release_version"), ("name", None),
