@@ -40,8 +40,10 @@ attributes:
     description: Only computes; the same in check mode.
   diff_mode:
     support: none
+    description: It writes nothing; the files it builds are written (and diffed) by the tasks that follow.
   idempotent:
     support: full
+    description: The same inputs build the same configurations.
 """
 
 EXAMPLES = r"""
