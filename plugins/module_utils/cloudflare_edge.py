@@ -4,9 +4,10 @@
 """Cloudflare zone settings and rulesets as desired state, on the shared v4 client (``cloudflare_api``).
 
 Used by the ``cloudflare_zone_settings`` and ``cloudflare_ruleset`` modules (the
-edge_cloudflare role) and by the edge.settings check.  Each ``reconcile_*`` reads the
-current state, works out what differs and writes only that: a second run writes nothing,
-and check mode never writes.  ``explain`` turns a CloudflareError into a sentence that says
+edge_cloudflare role, through ``cloudflare_runner``) and by the edge.settings check.  For
+settings and for a phase's rules, ``read_*``/``get_*`` read the current state, ``plan_*`` works
+out what differs and ``apply_*`` writes only that: a second run writes nothing, and the runner
+never applies in check mode.  ``explain`` turns a CloudflareError into a sentence that says
 what to do (a refused token, rate limiting, a fault on Cloudflare's side).  Plain Python:
 no Ansible imports; the token is only ever in the client's Authorization header.
 """
@@ -100,18 +101,6 @@ def apply_settings(client: t.Any, zone_id: str, want: dict, written: t.Iterable)
     return {name: patch_setting(client, zone_id, name, want[name]) for name in written}
 
 
-def reconcile_settings(client: t.Any, zone_id: str, want: dict, check_mode: bool) -> dict:
-    """Make the zone settings ``want`` ({name: value}) true: {changed, before, after, written}.
-
-    Object-valued settings (security_header) are compared and sent on the keys given only.
-    Every setting is read before the first one is written.
-    """
-    result = plan_settings(want, read_settings(client, zone_id, want))
-    if not check_mode:
-        result["after"].update(apply_settings(client, zone_id, want, result["written"]))
-    return result
-
-
 # --- rulesets ----------------------------------------------------------------------------------------
 
 def get_entrypoint(client: t.Any, zone_id: str, phase: str) -> dict | None:
@@ -159,21 +148,6 @@ def apply_ruleset(client: t.Any, zone_id: str, phase: str, current: dict | None,
     if description and not current:
         body["description"] = description
     client.request("PUT", "/zones/%s/rulesets/phases/%s/entrypoint" % (zone_id, phase), body=body)
-
-
-def reconcile_ruleset(client: t.Any, zone_id: str, phase: str, rules: list, check_mode: bool,
-                      description: str = "") -> dict:
-    """Make the rules with a launchready_ ref in ``phase``'s entry point exactly ``rules``, in order.
-
-    Other rules of the entry point are kept (first, with their ids, so Cloudflare keeps
-    them as they are). Returns {changed, before, after}.
-    """
-    check_rules(rules)
-    current = get_entrypoint(client, zone_id, phase)
-    result = plan_ruleset(current, rules)
-    if result["changed"] and not check_mode:
-        apply_ruleset(client, zone_id, phase, current, rules, description)
-    return result
 
 
 def waf_managed(ruleset: dict | None) -> list:
