@@ -10,19 +10,18 @@ names and short fingerprints come back.
 
 from __future__ import annotations
 
-from ansible.plugins.action import ActionBase
-
 from ansible_collections.launchready.ops.plugins.module_utils import app_env as E
+from ansible_collections.launchready.ops.plugins.plugin_utils.module_twin import TwinActionBase
 
 
-class ActionModule(ActionBase):
-    TRANSFERS_FILES = False
+class ActionModule(TwinActionBase):
     _supports_check_mode = True
     _supports_async = False
 
     def run(self, tmp=None, task_vars=None):
         task_vars = task_vars or {}
         result = super().run(tmp, task_vars)
+        self.validated_args()  # fails here, before any secret is compared; the module gets the task's own args
         args = dict(self._task.args)
         compare = args.pop("compare", None)
         target = args.get("target") or task_vars.get("inventory_hostname")

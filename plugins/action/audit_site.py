@@ -10,7 +10,8 @@ an action plugin costs milliseconds where a module costs a process per task.
 from __future__ import annotations
 
 from ansible.errors import AnsibleError
-from ansible.plugins.action import ActionBase
+
+from ansible_collections.launchready.ops.plugins.plugin_utils.module_twin import TwinActionBase
 
 try:
     from ansible_collections.launchready.ops.plugins.module_utils import audit, findings, site
@@ -18,15 +19,8 @@ try:
 except ImportError as exc:  # dnspython or cryptography missing on the controller
     IMPORT_ERROR = exc
 
-ARGUMENT_SPEC = {
-    "site": {"type": "dict"},
-    "checks": {"type": "list", "elements": "str"},
-    "workers": {"type": "int", "default": 16},
-}
 
-
-class ActionModule(ActionBase):
-    TRANSFERS_FILES = False
+class ActionModule(TwinActionBase):
     _supports_check_mode = True
     _requires_connection = False
 
@@ -41,7 +35,7 @@ class ActionModule(ActionBase):
         if IMPORT_ERROR is not None:
             raise AnsibleError("launchready.ops.audit_site needs dnspython and cryptography on the "
                                "controller: pip install -r requirements.txt (%s)" % IMPORT_ERROR)
-        validation, args = self.validate_argument_spec(argument_spec=ARGUMENT_SPEC)
+        args = self.validated_args()
         site_vars = args["site"] if args["site"] is not None else self._site_from_vars(task_vars)
         try:
             found = audit.run(site_vars, checks=args["checks"], workers=args["workers"])

@@ -6,7 +6,8 @@
 from __future__ import annotations
 
 from ansible.errors import AnsibleError
-from ansible.plugins.action import ActionBase
+
+from ansible_collections.launchready.ops.plugins.plugin_utils.module_twin import TwinActionBase
 
 try:
     from ansible_collections.launchready.ops.plugins.module_utils import (
@@ -19,14 +20,8 @@ try:
 except ImportError as exc:  # dnspython missing on the controller
     IMPORT_ERROR = exc
 
-ARGUMENT_SPEC = {
-    "site": {"type": "dict", "no_log": True},
-    "sets": {"type": "list", "elements": "str", "default": []},
-}
 
-
-class ActionModule(ActionBase):
-    TRANSFERS_FILES = False
+class ActionModule(TwinActionBase):
     _supports_check_mode = True
     _requires_connection = False
 
@@ -39,7 +34,7 @@ class ActionModule(ActionBase):
         if IMPORT_ERROR is not None:
             raise AnsibleError("launchready.ops.chatbot_eval needs dnspython on the controller: "
                                "pip install -r requirements.txt (%s)" % IMPORT_ERROR)
-        _validation, args = self.validate_argument_spec(argument_spec=ARGUMENT_SPEC)
+        args = self.validated_args()
         site_vars = dict(args["site"] if args["site"] is not None else self._site_from_vars(task_vars))
         if args["sets"]:
             evaluation = dict(site_vars.get("launch_chatbot_eval") or {})

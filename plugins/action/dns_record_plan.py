@@ -6,7 +6,8 @@
 from __future__ import annotations
 
 from ansible.errors import AnsibleError
-from ansible.plugins.action import ActionBase
+
+from ansible_collections.launchready.ops.plugins.plugin_utils.module_twin import TwinActionBase
 
 try:
     from ansible_collections.launchready.ops.plugins.module_utils import dns_record_sets as R
@@ -15,18 +16,8 @@ try:
 except ImportError as exc:  # pragma: no cover
     IMPORT_ERROR = exc
 
-ARGUMENT_SPEC = {
-    "server": {"type": "str", "required": True},
-    "port": {"type": "int", "default": 53},
-    "zone": {"type": "str", "required": True},
-    "records": {"type": "list", "elements": "dict", "required": True},
-    "ttl": {"type": "int", "default": 3600},
-    "timeout": {"type": "float", "default": 10.0},
-}
 
-
-class ActionModule(ActionBase):
-    TRANSFERS_FILES = False
+class ActionModule(TwinActionBase):
     _supports_check_mode = True
     _requires_connection = False
 
@@ -34,7 +25,7 @@ class ActionModule(ActionBase):
         result = super().run(tmp, task_vars or {})
         if IMPORT_ERROR is not None:
             raise AnsibleError("launchready.ops.dns_record_plan needs dnspython on the controller (%s)" % IMPORT_ERROR)
-        validation, args = self.validate_argument_spec(argument_spec=ARGUMENT_SPEC)
+        args = self.validated_args()
         try:
             wants = [R.want_from_dict(item, args["zone"], default_ttl=args["ttl"]) for item in args["records"]]
         except ValueError as exc:

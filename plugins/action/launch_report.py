@@ -7,27 +7,18 @@ from __future__ import annotations
 
 import os
 
-from ansible.plugins.action import ActionBase
-
 from ansible_collections.launchready.ops.plugins.module_utils import findings as F
 from ansible_collections.launchready.ops.plugins.plugin_utils import reports
-
-ARGUMENT_SPEC = {
-    "site": {"type": "str", "required": True},
-    "findings": {"type": "list", "elements": "dict", "required": True},
-    "dest": {"type": "path", "required": True},
-    "merge": {"type": "bool", "default": True},
-}
+from ansible_collections.launchready.ops.plugins.plugin_utils.module_twin import TwinActionBase
 
 
-class ActionModule(ActionBase):
-    TRANSFERS_FILES = False
+class ActionModule(TwinActionBase):
     _supports_check_mode = True
     _requires_connection = False
 
     def run(self, tmp=None, task_vars=None):
         result = super().run(tmp, task_vars or {})
-        validation, args = self.validate_argument_spec(argument_spec=ARGUMENT_SPEC)
+        args = self.validated_args()
         try:
             items = [F.Finding.from_dict(f) for f in args["findings"]]
         except (TypeError, ValueError) as exc:

@@ -6,7 +6,8 @@
 from __future__ import annotations
 
 from ansible.errors import AnsibleError
-from ansible.plugins.action import ActionBase
+
+from ansible_collections.launchready.ops.plugins.plugin_utils.module_twin import TwinActionBase
 
 try:
     from ansible_collections.launchready.ops.plugins.module_utils import findings, site
@@ -15,11 +16,8 @@ try:
 except ImportError as exc:  # hdrhistogram or dnspython missing on the controller
     IMPORT_ERROR = exc
 
-ARGUMENT_SPEC = {"site": {"type": "dict"}}
 
-
-class ActionModule(ActionBase):
-    TRANSFERS_FILES = False
+class ActionModule(TwinActionBase):
     _supports_check_mode = False  # it sends real traffic, and may inject the site's declared fault
     _requires_connection = False
 
@@ -32,7 +30,7 @@ class ActionModule(ActionBase):
         if self._task.check_mode:
             result.update(skipped=True, msg="check mode: no load is sent")
             return result
-        _validation, args = self.validate_argument_spec(argument_spec=ARGUMENT_SPEC)
+        args = self.validated_args()
         site_vars = args["site"]
         if site_vars is None:
             site_vars = {k: self._templar.template(v) for k, v in task_vars.items() if k.startswith("launch_")}

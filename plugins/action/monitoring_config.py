@@ -5,25 +5,18 @@
 
 from __future__ import annotations
 
-from ansible.plugins.action import ActionBase
-
 from ansible_collections.launchready.ops.plugins.module_utils import monitoring_config as M
 from ansible_collections.launchready.ops.plugins.module_utils import site as site_mod
-
-ARGUMENT_SPEC = {
-    "sites": {"type": "list", "elements": "dict", "required": True},
-    "settings": {"type": "dict", "required": True, "no_log": True},
-}
+from ansible_collections.launchready.ops.plugins.plugin_utils.module_twin import TwinActionBase
 
 
-class ActionModule(ActionBase):
-    TRANSFERS_FILES = False
+class ActionModule(TwinActionBase):
     _supports_check_mode = True
     _requires_connection = False
 
     def run(self, tmp=None, task_vars=None):
         result = super().run(tmp, task_vars or {})
-        _validation, args = self.validate_argument_spec(argument_spec=ARGUMENT_SPEC)
+        args = self.validated_args()
         try:
             built = M.build_all(args["sites"], args["settings"])
         except (M.MonitoringConfigError, site_mod.SiteError) as exc:

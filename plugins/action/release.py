@@ -19,9 +19,8 @@ import getpass
 import os
 import socket
 
-from ansible.plugins.action import ActionBase
-
 from ansible_collections.launchready.ops.plugins.module_utils import release as R
+from ansible_collections.launchready.ops.plugins.plugin_utils.module_twin import TwinActionBase
 
 # Where a controller without /etc/machine-id keeps the id generated for it.
 MACHINE_ID_FALLBACK = os.path.join(os.path.expanduser("~"), ".ansible", "launchready", "machine-id")
@@ -39,14 +38,16 @@ def controller_owner(target: str) -> dict:
     return owner
 
 
-class ActionModule(ActionBase):
-    TRANSFERS_FILES = False
+class ActionModule(TwinActionBase):
     _supports_check_mode = True
     _supports_async = False
 
     def run(self, tmp=None, task_vars=None):
         task_vars = task_vars or {}
         result = super().run(tmp, task_vars)
+        # Checked here, before the lock is touched; the module on the host gets the task's own
+        # arguments (paths are the host's, not expanded on the controller).
+        self.validated_args()
         args = dict(self._task.args)
         owner = controller_owner(task_vars.get("inventory_hostname", "?"))
         owner.update(args.get("owner") or {})

@@ -8,29 +8,18 @@ Customers reach the site through its public name; so does the gate.
 
 from __future__ import annotations
 
-from ansible.plugins.action import ActionBase
-
 from ansible_collections.launchready.ops.plugins.module_utils import site, smoke
-
-ARGUMENT_SPEC = {
-    "site": {"type": "dict"},
-    "checks": {"type": "list", "elements": "dict"},
-    "base_url": {"type": "str"},
-    "expect_commit": {"type": "str"},
-    "retries": {"type": "int", "default": 3},
-    "delay": {"type": "float", "default": 1.0},
-}
+from ansible_collections.launchready.ops.plugins.plugin_utils.module_twin import TwinActionBase
 
 
-class ActionModule(ActionBase):
-    TRANSFERS_FILES = False
+class ActionModule(TwinActionBase):
     _supports_check_mode = True
     _requires_connection = False
 
     def run(self, tmp=None, task_vars=None):
         task_vars = task_vars or {}
         result = super().run(tmp, task_vars)
-        validation, args = self.validate_argument_spec(argument_spec=ARGUMENT_SPEC)
+        args = self.validated_args()
         site_vars = args["site"]
         if site_vars is None:
             site_vars = {k: self._templar.template(v) for k, v in task_vars.items() if k.startswith("launch_")}

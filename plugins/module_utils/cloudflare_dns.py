@@ -11,9 +11,9 @@ Cloudflare stores one object per value.  Quirks handled here:
 - MX priority is a field of its own, not part of the content;
 - ``proxied`` exists only for A, AAAA and CNAME; ``ttl`` 1 means "automatic".
 
-``sync`` works out every change first (``dns_record_sets.plan``) and then, unless
-in check mode, applies them: deletes last, so a value moving between objects is
-never missing.  Plain Python: no Ansible imports.
+``read``, ``plan`` and ``apply`` are the steps of the shared module runner (``sync`` runs them
+in a row): every change is worked out first (``dns_record_sets.plan``) and then, unless
+in check mode, applied: deletes last, so a value moving between objects is never missing.  Plain Python: no Ansible imports.
 """
 
 from __future__ import annotations
@@ -74,17 +74,17 @@ def check_want(want: R.Want) -> None:
             raise ValueError("record %s CAA: %r must be 'FLAGS TAG \"VALUE\"'" % (want.name, value))
 
 
-def sync(client: CloudflareClient, zone: str, wants: t.Sequence, check_mode: bool = False) -> dict:
-    """Make the zone hold ``wants``; returns {changed, diff, changes, records}."""
-    for want in wants:
-        check_want(want)
-    zone_id = client.zone_id(zone)
-    plans = []
-    for want in wants:
-        existing = [R.Existing(id=r["id"], value=_value_of(r), ttl=r.get("ttl"),
+def read(client: CloudflareClient, zone_id: str, wants: t.Sequence) -> list:
+    """[(want, [Existing])]: the records each wanted set's name and type holds now."""
+    return [(want, [R.Existing(id=r["id"], value=_value_of(r), ttl=r.get("ttl"),
                                proxied=r.get("proxied") if want.type in PROXIABLE else None, raw=r)
-                    for r in client.dns_records(zone_id, want.name, want.type)]
-        plans.append((want, existing, R.plan(want, existing)))
+                    for r in client.dns_records(zone_id, want.name, want.type)])
+            for want in wants]
+
+
+def plan(zone: str, current: list) -> tuple:
+    """(plans, {changed, diff, changes, records}) for what ``read`` found; ``plans`` is what ``apply`` writes."""
+    plans = [(want, existing, R.plan(want, existing)) for want, existing in current]
     diffs, changes, records = [], [], []
     for want, existing, result in plans:
         if result.changed:
@@ -98,13 +98,27 @@ def sync(client: CloudflareClient, zone: str, wants: t.Sequence, check_mode: boo
         changes.extend({"action": "delete", "name": want.name, "type": want.type, "id": e.id, "value": e.value}
                        for e in result.delete)
         records.append({"name": want.name, "type": want.type, "state": want.state, "values": result.after})
+    return plans, {"changed": bool(changes), "diff": diffs, "changes": changes, "records": records}
+
+
+def apply(client: CloudflareClient, zone_id: str, plans: list) -> None:
+    """Write what ``plan`` worked out: creates and updates first, deletes last."""
+    for want, _existing, result in plans:
+        for value in result.create:
+            client.create_dns_record(zone_id, _body(want, value))
+        for item, value in result.update:
+            client.replace_dns_record(zone_id, item.id, _body(want, value))
+    for _want, _existing, result in plans:
+        for item in result.delete:
+            client.delete_dns_record(zone_id, item.id)
+
+
+def sync(client: CloudflareClient, zone: str, wants: t.Sequence, check_mode: bool = False) -> dict:
+    """Make the zone hold ``wants``; returns {changed, diff, changes, records, zone_id}."""
+    for want in wants:
+        check_want(want)
+    zone_id = client.zone_id(zone)
+    plans, result = plan(zone, read(client, zone_id, wants))
     if not check_mode:
-        for want, _existing, result in plans:
-            for value in result.create:
-                client.create_dns_record(zone_id, _body(want, value))
-            for item, value in result.update:
-                client.replace_dns_record(zone_id, item.id, _body(want, value))
-        for _want, _existing, result in plans:
-            for item in result.delete:
-                client.delete_dns_record(zone_id, item.id)
-    return {"changed": bool(changes), "diff": diffs, "changes": changes, "records": records, "zone_id": zone_id}
+        apply(client, zone_id, plans)
+    return dict(result, zone_id=zone_id)

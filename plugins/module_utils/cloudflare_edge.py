@@ -4,9 +4,10 @@
 """Cloudflare zone settings and rulesets as desired state, on the shared v4 client (``cloudflare_api``).
 
 Used by the ``cloudflare_zone_settings`` and ``cloudflare_ruleset`` modules (the
-edge_cloudflare role) and by the edge.settings check.  Each ``reconcile_*`` reads the
-current state, works out what differs and writes only that: a second run writes nothing,
-and check mode never writes.  ``explain`` turns a CloudflareError into a sentence that says
+edge_cloudflare role, through ``cloudflare_runner``) and by the edge.settings check.  For
+settings and for a phase's rules, ``read_*``/``get_*`` read the current state, ``plan_*`` works
+out what differs and ``apply_*`` writes only that: a second run writes nothing, and the runner
+never applies in check mode.  ``explain`` turns a CloudflareError into a sentence that says
 what to do (a refused token, rate limiting, a fault on Cloudflare's side).  Plain Python:
 no Ansible imports; the token is only ever in the client's Authorization header.
 """
@@ -77,22 +78,27 @@ def _merged(have: t.Any, want: t.Any) -> t.Any:
     return copy.deepcopy(want)
 
 
-def reconcile_settings(client: t.Any, zone_id: str, want: dict, check_mode: bool) -> dict:
-    """Make the zone settings ``want`` ({name: value}) true: {changed, before, after, written}.
+def read_settings(client: t.Any, zone_id: str, names: t.Iterable) -> dict:
+    """{name: value} of the zone settings ``names``, as the API holds them now."""
+    return {name: get_setting(client, zone_id, name) for name in sorted(names)}
 
-    Object-valued settings (security_header) are compared and sent on the keys given only.
-    """
+
+def plan_settings(want: dict, current: dict) -> dict:
+    """{changed, before, after, written}: ``after`` is what the settings become (in check mode, would)."""
     before, after, written = {}, {}, []
     for name in sorted(want):
-        current = get_setting(client, zone_id, name)
-        before[name] = copy.deepcopy(current)
-        if _differs(want[name], current):
+        before[name] = copy.deepcopy(current.get(name))
+        if _differs(want[name], current.get(name)):
             written.append(name)
-            value = want[name]
-            after[name] = _merged(current, value) if check_mode else patch_setting(client, zone_id, name, value)
+            after[name] = _merged(current.get(name), want[name])
         else:
-            after[name] = current
+            after[name] = current.get(name)
     return {"changed": bool(written), "before": before, "after": after, "written": written}
+
+
+def apply_settings(client: t.Any, zone_id: str, want: dict, written: t.Iterable) -> dict:
+    """PATCH the settings ``written`` to their ``want`` value: {name: the value the API answered}."""
+    return {name: patch_setting(client, zone_id, name, want[name]) for name in written}
 
 
 # --- rulesets ----------------------------------------------------------------------------------------
@@ -113,34 +119,35 @@ def _view(rule: dict) -> dict:
     return view
 
 
-def reconcile_ruleset(client: t.Any, zone_id: str, phase: str, rules: list, check_mode: bool,
-                      description: str = "") -> dict:
-    """Make the rules with a launchready_ ref in ``phase``'s entry point exactly ``rules``, in order.
-
-    Other rules of the entry point are kept (first, with their ids, so Cloudflare keeps
-    them as they are). Returns {changed, before, after}.
-    """
+def check_rules(rules: list) -> None:
+    """ValueError unless every rule has a ref the collection owns (so a later run can find it)."""
     for rule in rules:
         if not str(rule.get("ref", "")).startswith(REF_PREFIX):
             raise ValueError("every rule needs a ref starting with %r, got %r" % (REF_PREFIX, rule.get("ref")))
-    current = get_entrypoint(client, zone_id, phase)
+
+
+def plan_ruleset(current: dict | None, rules: list) -> dict:
+    """{changed, before, after}: the owned rules of the entry point ``current`` against ``rules``."""
+    existing = (current or {}).get("rules") or []
+    before = [_view(r) for r in existing if str(r.get("ref", "")).startswith(REF_PREFIX)]
+    after = [_view(r) for r in rules]
+    return {"changed": before != after, "before": before, "after": after}
+
+
+def apply_ruleset(client: t.Any, zone_id: str, phase: str, current: dict | None, rules: list,
+                  description: str = "") -> None:
+    """PUT the entry point: the rules of others first, with their ids, then ``rules``."""
     existing = (current or {}).get("rules") or []
     ours = [r for r in existing if str(r.get("ref", "")).startswith(REF_PREFIX)]
     others = [r for r in existing if not str(r.get("ref", "")).startswith(REF_PREFIX)]
-    before = [_view(r) for r in ours]
-    after = [_view(r) for r in rules]
-    if before == after:
-        return {"changed": False, "before": before, "after": after}
-    if not check_mode:
-        ids = {r.get("ref"): r.get("id") for r in ours}
-        keep = [dict(_view(r), id=r["id"]) if r.get("id") else _view(r) for r in others]
-        # Our rules keep their ids too: Cloudflare then updates them in place.
-        mine = [dict(_view(r), id=ids[r["ref"]]) if ids.get(r["ref"]) else _view(r) for r in rules]
-        body: dict = {"rules": keep + mine}
-        if description and not current:
-            body["description"] = description
-        client.request("PUT", "/zones/%s/rulesets/phases/%s/entrypoint" % (zone_id, phase), body=body)
-    return {"changed": True, "before": before, "after": after}
+    ids = {r.get("ref"): r.get("id") for r in ours}
+    keep = [dict(_view(r), id=r["id"]) if r.get("id") else _view(r) for r in others]
+    # Our rules keep their ids too: Cloudflare then updates them in place.
+    mine = [dict(_view(r), id=ids[r["ref"]]) if ids.get(r["ref"]) else _view(r) for r in rules]
+    body: dict = {"rules": keep + mine}
+    if description and not current:
+        body["description"] = description
+    client.request("PUT", "/zones/%s/rulesets/phases/%s/entrypoint" % (zone_id, phase), body=body)
 
 
 def waf_managed(ruleset: dict | None) -> list:

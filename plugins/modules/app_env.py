@@ -199,24 +199,29 @@ def do_write(module: AnsibleModule) -> None:
     module.exit_json(changed=changed, **result)
 
 
+# AnsibleModule's keywords; the action plugin of the same name validates the task's arguments
+# with the same spec on the controller.
+MODULE_SPEC = dict(
+    argument_spec=dict(
+        action=dict(type="str", default="write", choices=["check", "write"]),
+        path=dict(type="path"),
+        values=dict(type="dict", default={}, no_log=True),
+        defined=dict(type="list", elements="str", default=[]),
+        required=dict(type="list", elements="str", default=[]),
+        scan_paths=dict(type="list", elements="path", default=[]),
+        environment=dict(type="str", default="production"),
+        compare=dict(type="dict", no_log=True),
+        owner=dict(type="str"),
+        group=dict(type="str"),
+        mode=dict(type="raw", default="0600"),
+        target=dict(type="str"),
+    ),
+    supports_check_mode=True,
+)
+
+
 def main() -> None:
-    module = AnsibleModule(
-        argument_spec=dict(
-            action=dict(type="str", default="write", choices=["check", "write"]),
-            path=dict(type="path"),
-            values=dict(type="dict", default={}, no_log=True),
-            defined=dict(type="list", elements="str", default=[]),
-            required=dict(type="list", elements="str", default=[]),
-            scan_paths=dict(type="list", elements="path", default=[]),
-            environment=dict(type="str", default="production"),
-            compare=dict(type="dict", no_log=True),
-            owner=dict(type="str"),
-            group=dict(type="str"),
-            mode=dict(type="raw", default="0600"),
-            target=dict(type="str"),
-        ),
-        supports_check_mode=True,
-    )
+    module = AnsibleModule(**MODULE_SPEC)
     if module.params["action"] == "check":
         do_check(module)
     else:

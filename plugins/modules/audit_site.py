@@ -98,3 +98,10 @@ verdict:
   type: str
   sample: pass
 """
+
+# The options' spec: the action plugin of the same name validates the task's arguments with it.
+MODULE_SPEC = {"argument_spec": {
+    "site": {"type": "dict"},
+    "checks": {"type": "list", "elements": "str"},
+    "workers": {"type": "int", "default": 16},
+}}

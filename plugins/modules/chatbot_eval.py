@@ -126,3 +126,9 @@ elapsed_s:
   returned: when the eval ran
   type: float
 """
+
+# The options' spec: the action plugin of the same name validates the task's arguments with it.
+MODULE_SPEC = {"argument_spec": {
+    "site": {"type": "dict", "no_log": True},
+    "sets": {"type": "list", "elements": "path", "default": []},
+}}

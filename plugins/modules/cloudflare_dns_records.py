@@ -144,50 +144,46 @@ zone_id:
   sample: 023e105f4ecef8ad9ca31a8372d0c353
 """
 
-import traceback
-
-from ansible.module_utils.basic import AnsibleModule, env_fallback, missing_required_lib
-
-from ansible_collections.launchready.ops.plugins.module_utils import cloudflare_api, cloudflare_dns
+from ansible_collections.launchready.ops.plugins.module_utils import cloudflare_dns, cloudflare_runner
 from ansible_collections.launchready.ops.plugins.module_utils import dns_record_sets as R
 
+OPTIONS = {
+    "records": {"type": "list", "elements": "dict", "required": True, "options": {
+        "name": {"type": "str", "required": True},
+        "type": {"type": "str", "required": True, "choices": list(cloudflare_dns.SUPPORTED_TYPES)},
+        "values": {"type": "list", "elements": "str", "default": []},
+        "ttl": {"type": "int", "default": 1},
+        "proxied": {"type": "bool", "default": False},
+        "value_prefix": {"type": "str"},
+        "state": {"type": "str", "default": "present", "choices": ["present", "absent"]},
+    }},
+}
 
-def main():
-    module = AnsibleModule(
-        argument_spec=dict(
-            **cloudflare_api.CONNECTION_ARGUMENT_SPEC,
-            api_token=dict(type="str", required=True, no_log=True, fallback=(env_fallback, ["CLOUDFLARE_API_TOKEN"])),
-            records=dict(type="list", elements="dict", required=True, options=dict(
-                name=dict(type="str", required=True),
-                type=dict(type="str", required=True, choices=list(cloudflare_dns.SUPPORTED_TYPES)),
-                values=dict(type="list", elements="str", default=[]),
-                ttl=dict(type="int", default=1),
-                proxied=dict(type="bool", default=False),
-                value_prefix=dict(type="str"),
-                state=dict(type="str", default="present", choices=["present", "absent"]),
-            )),
-        ),
-        supports_check_mode=True,
-    )
-    if not cloudflare_api.HAS_REQUESTS:
-        module.fail_json(msg=missing_required_lib("requests"))
-    params = module.params
+
+def wanted(params: dict) -> list:
     try:
         wants = [R.want_from_dict(item, params["zone"]) for item in params["records"]]
     except ValueError as exc:
-        module.fail_json(msg="records: %s" % exc)
-    try:
-        client = cloudflare_api.client_from_params(params)
-        result = cloudflare_dns.sync(client, params["zone"], wants, check_mode=module.check_mode)
-    except ValueError as exc:
-        module.fail_json(msg=str(exc))
-    except cloudflare_api.CloudflareError as exc:
-        module.fail_json(msg="Cloudflare zone %s: %s" % (params["zone"], exc), status=exc.status,
-                         errors=exc.errors, exception=traceback.format_exc())
-    diff = result.pop("diff")
-    if module._diff and diff:
-        result["diff"] = diff
-    module.exit_json(**result)
+        raise ValueError("records: %s" % exc) from None
+    for want in wants:
+        cloudflare_dns.check_want(want)
+    return wants
+
+
+def plan(params: dict, wants: list, current: list) -> cloudflare_runner.Plan:
+    plans, result = cloudflare_dns.plan(params["zone"], current)
+    return cloudflare_runner.Plan(changed=result["changed"], diff=result["diff"], details=plans,
+                                  returns={"changes": result["changes"], "records": result["records"]})
+
+
+TASK = cloudflare_runner.ZoneTask(
+    options=OPTIONS, wanted=wanted, read=cloudflare_dns.read, plan=plan,
+    apply=lambda client, zone_id, the_plan: cloudflare_dns.apply(client, zone_id, the_plan.details),
+)
+
+
+def main():
+    cloudflare_runner.run(TASK)
 
 
 if __name__ == "__main__":

@@ -104,47 +104,54 @@ rules:
        action_parameters: {id: efb7b8c949ac4650a09736fc376e9aee}}
 """
 
-from ansible.module_utils.basic import AnsibleModule, env_fallback, missing_required_lib
-
-from ansible_collections.launchready.ops.plugins.module_utils import cloudflare_api
 from ansible_collections.launchready.ops.plugins.module_utils import cloudflare_edge as CF
+from ansible_collections.launchready.ops.plugins.module_utils import cloudflare_runner
 
 PHASES = ["http_request_firewall_managed", "http_request_firewall_custom", "http_ratelimit",
           "http_request_cache_settings"]
 
+OPTIONS = dict(
+    cloudflare_runner.ZONE_ID_OPTION,
+    phase={"type": "str", "required": True, "choices": PHASES},
+    rules={"type": "list", "elements": "dict", "required": True},
+    description={"type": "str", "default": ""},
+)
+
+
+def wanted(params: dict) -> dict:
+    try:
+        CF.check_rules(params["rules"])
+    except ValueError as exc:
+        raise ValueError("rules: %s" % exc) from None
+    return {"phase": params["phase"], "rules": params["rules"], "description": params["description"]}
+
+
+def read(client, zone_id: str, want: dict) -> dict | None:
+    return CF.get_entrypoint(client, zone_id, want["phase"])
+
+
+def plan(params: dict, want: dict, current: dict | None) -> cloudflare_runner.Plan:
+    result = CF.plan_ruleset(current, want["rules"])
+    header = "%s %s" % (params["zone"], params["phase"])
+    return cloudflare_runner.Plan(
+        changed=result["changed"], returns={"rules": result["after"]}, details=(want, current),
+        diff={"before": {"rules": result["before"]}, "after": {"rules": result["after"]},
+              "before_header": header, "after_header": header})
+
+
+def apply(client, zone_id: str, the_plan: cloudflare_runner.Plan) -> None:
+    want, current = the_plan.details
+    CF.apply_ruleset(client, zone_id, want["phase"], current, want["rules"], description=want["description"])
+
+
+TASK = cloudflare_runner.ZoneTask(
+    options=OPTIONS, wanted=wanted, read=read, plan=plan, apply=apply,
+    where=lambda params: "Cloudflare zone %s, phase %s" % (params["zone"], params["phase"]),
+)
+
 
 def main():
-    module = AnsibleModule(
-        argument_spec=dict(
-            **cloudflare_api.CONNECTION_ARGUMENT_SPEC,
-            api_token=dict(type="str", required=True, no_log=True, fallback=(env_fallback, ["CLOUDFLARE_API_TOKEN"])),
-            zone_id=dict(type="str"),
-            phase=dict(type="str", required=True, choices=PHASES),
-            rules=dict(type="list", elements="dict", required=True),
-            description=dict(type="str", default=""),
-        ),
-        supports_check_mode=True,
-    )
-    if not cloudflare_api.HAS_REQUESTS:
-        module.fail_json(msg=missing_required_lib("requests"))
-    params = module.params
-    zone_id, result = params["zone_id"], {}
-    try:
-        client = cloudflare_api.client_from_params(params)
-        zone_id = params["zone_id"] or client.zone_id(params["zone"])
-        result = CF.reconcile_ruleset(client, zone_id, params["phase"], params["rules"], check_mode=module.check_mode,
-                                      description=params["description"])
-    except ValueError as exc:
-        module.fail_json(msg="rules: %s" % exc)
-    except cloudflare_api.CloudflareError as exc:
-        module.fail_json(msg="Cloudflare zone %s, phase %s: %s" % (params["zone"], params["phase"], CF.explain(exc)),
-                         status=exc.status, errors=exc.errors)
-    out = {"changed": result["changed"], "zone_id": zone_id, "rules": result["after"]}
-    if module._diff and result["changed"]:
-        header = "%s %s" % (params["zone"], params["phase"])
-        out["diff"] = {"before": {"rules": result["before"]}, "after": {"rules": result["after"]},
-                       "before_header": header, "after_header": header}
-    module.exit_json(**out)
+    cloudflare_runner.run(TASK)
 
 
 if __name__ == "__main__":

@@ -91,38 +91,33 @@ written:
   sample: [ssl]
 """
 
-from ansible.module_utils.basic import AnsibleModule, env_fallback, missing_required_lib
-
-from ansible_collections.launchready.ops.plugins.module_utils import cloudflare_api
 from ansible_collections.launchready.ops.plugins.module_utils import cloudflare_edge as CF
+from ansible_collections.launchready.ops.plugins.module_utils import cloudflare_runner
+
+OPTIONS = dict(cloudflare_runner.ZONE_ID_OPTION, settings={"type": "dict", "required": True})
+
+
+def plan(params: dict, want: dict, current: dict) -> cloudflare_runner.Plan:
+    result = CF.plan_settings(want, current)
+    header = "%s settings" % params["zone"]
+    return cloudflare_runner.Plan(
+        changed=result["changed"], returns={"settings": result["after"], "written": result["written"]},
+        details=want, diff={"before": result["before"], "after": result["after"],
+                            "before_header": header, "after_header": header})
+
+
+def apply(client, zone_id: str, the_plan: cloudflare_runner.Plan) -> dict:
+    answered = CF.apply_settings(client, zone_id, the_plan.details, the_plan.returns["written"])
+    return {"settings": dict(the_plan.returns["settings"], **answered)}
+
+
+TASK = cloudflare_runner.ZoneTask(
+    options=OPTIONS, wanted=lambda params: params["settings"], read=CF.read_settings, plan=plan, apply=apply,
+)
 
 
 def main():
-    module = AnsibleModule(
-        argument_spec=dict(
-            **cloudflare_api.CONNECTION_ARGUMENT_SPEC,
-            api_token=dict(type="str", required=True, no_log=True, fallback=(env_fallback, ["CLOUDFLARE_API_TOKEN"])),
-            zone_id=dict(type="str"),
-            settings=dict(type="dict", required=True),
-        ),
-        supports_check_mode=True,
-    )
-    if not cloudflare_api.HAS_REQUESTS:
-        module.fail_json(msg=missing_required_lib("requests"))
-    params = module.params
-    zone_id, result = params["zone_id"], {}
-    try:
-        client = cloudflare_api.client_from_params(params)
-        zone_id = params["zone_id"] or client.zone_id(params["zone"])
-        result = CF.reconcile_settings(client, zone_id, params["settings"], check_mode=module.check_mode)
-    except cloudflare_api.CloudflareError as exc:
-        module.fail_json(msg="Cloudflare zone %s: %s" % (params["zone"], CF.explain(exc)), status=exc.status,
-                         errors=exc.errors)
-    out = {"changed": result["changed"], "zone_id": zone_id, "settings": result["after"], "written": result["written"]}
-    if module._diff and result["changed"]:
-        out["diff"] = {"before": result["before"], "after": result["after"],
-                       "before_header": "%s settings" % params["zone"], "after_header": "%s settings" % params["zone"]}
-    module.exit_json(**out)
+    cloudflare_runner.run(TASK)
 
 
 if __name__ == "__main__":

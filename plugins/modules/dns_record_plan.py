@@ -104,3 +104,13 @@ changes:
   type: list
   elements: dict
 """
+
+# The options' spec: the action plugin of the same name validates the task's arguments with it.
+MODULE_SPEC = {"argument_spec": {
+    "server": {"type": "str", "required": True},
+    "port": {"type": "int", "default": 53},
+    "zone": {"type": "str", "required": True},
+    "records": {"type": "list", "elements": "dict", "required": True},
+    "ttl": {"type": "int", "default": 3600},
+    "timeout": {"type": "float", "default": 10.0},
+}}

@@ -81,3 +81,11 @@ summary:
   type: list
   elements: str
 """
+
+# The options' spec: the action plugin of the same name validates the task's arguments with it.
+MODULE_SPEC = {"argument_spec": {
+    "site": {"type": "str", "required": True},
+    "findings": {"type": "list", "elements": "dict", "required": True},
+    "dest": {"type": "path", "required": True},
+    "merge": {"type": "bool", "default": True},
+}}

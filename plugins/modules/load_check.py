@@ -94,3 +94,6 @@ recommendations:
   elements: str
   sample: ["checkout (/api/checkout) p95 2.46 s, 2.45 s of it before the first byte: the time is spent in the app."]
 """
+
+# The options' spec: the action plugin of the same name validates the task's arguments with it.
+MODULE_SPEC = {"argument_spec": {"site": {"type": "dict"}}}

@@ -40,10 +40,10 @@ attributes:
     description: Only computes; the same in check mode.
   diff_mode:
     support: none
-    description: Nothing to show as a diff.
+    description: It writes nothing; the files it builds are written (and diffed) by the tasks that follow.
   idempotent:
     support: full
-    description: Running it again with the same inputs changes nothing more.
+    description: The same inputs build the same configurations.
 """
 
 EXAMPLES = r"""
@@ -85,3 +85,9 @@ targets:
   type: list
   elements: dict
 """
+
+# The options' spec: the action plugin of the same name validates the task's arguments with it.
+MODULE_SPEC = {"argument_spec": {
+    "sites": {"type": "list", "elements": "dict", "required": True},
+    "settings": {"type": "dict", "required": True, "no_log": True},
+}}

@@ -32,13 +32,14 @@ options:
     required: true
   action:
     description:
-      - V(plan) resolves O(version) to a commit and says what a deploy would do (read-only).
+      - V(plan) resolves O(version) to a commit and says what a deploy would do (read-only). Needs O(repo)
+        (with O(version)) or O(archive) (with O(commit)).
       - V(prepare) exports the commit (or unpacks O(archive)) into C(releases/NAME), links the shared paths
-        and writes a V(pending) ledger line.
+        and writes a V(pending) ledger line. Needs O(name) and O(commit).
       - V(switch) makes O(name) live (writes C(REVISION) first when O(reason=deploy)) and records it.
       - V(finish) records that the live release O(name) serves and passed the health gate; until then a
-        later deploy of the same commit resumes (restart, gate) instead of doing nothing.
-      - V(mark) records O(state) for O(name).
+        later deploy of the same commit resumes (restart, gate) instead of doing nothing. Needs O(name).
+      - V(mark) records O(state) for O(name). Needs both.
       - V(lock), V(unlock) take and release the deploy lock.
       - V(cleanup) deletes old releases beyond O(keep) (never the live or the previous good one).
       - V(status) returns the release table.
@@ -52,6 +53,7 @@ options:
         the repository cache or a message: git gets the URL without it and the credentials through a
         credential helper reading the environment; messages show V(user:***@)."
       - A value starting with V(-) is refused (git would read it as an option).
+      - Needs O(version).
     type: str
   version:
     description:
@@ -59,13 +61,13 @@ options:
       - A value starting with V(-) is refused.
     type: str
   archive:
-    description: Path on the host of a tar archive of the app to deploy instead of O(repo).
+    description: Path on the host of a tar archive of the app to deploy instead of O(repo). Needs O(commit).
     type: path
   name:
     description: Release name (V(prepare), V(switch), V(mark)). V(plan) proposes one.
     type: str
   commit:
-    description: Commit (or archive checksum) of the release (V(prepare)).
+    description: Commit (or archive checksum) of the release (V(prepare), and V(plan) of an O(archive)).
     type: str
   reason:
     description:
@@ -231,13 +233,10 @@ def do_plan(module: AnsibleModule, root: R.Root) -> dict:
     p = module.params
     live = root.live()
     live_rev = root.revision(live) if live else None
+    # MODULE_SPEC requires repo with version, or archive with commit.
     if p["archive"]:
         commit = p["commit"]
-        if not commit:
-            module.fail_json(msg="action=plan with archive needs commit (the archive's checksum)")
     else:
-        if not p["repo"] or not p["version"]:
-            module.fail_json(msg="action=plan needs repo and version (the branch, tag or commit to deploy)")
         if module.check_mode:
             commit = R.resolve_remote(p["repo"], p["version"])
             if commit is None:
@@ -267,8 +266,6 @@ def do_plan(module: AnsibleModule, root: R.Root) -> dict:
 def do_prepare(module: AnsibleModule, root: R.Root) -> dict:
     p = module.params
     name = R.check_name(p["name"] or "")
-    if not p["commit"]:
-        module.fail_json(msg="action=prepare needs commit (from action=plan)")
     path = root.release_path(name)
     result = {"release": name, "release_path": path, "live": root.live(), "previous_good": root.previous_good()}
     if root.is_complete(name):
@@ -381,8 +378,6 @@ def do_finish(module: AnsibleModule, root: R.Root) -> dict:
 def do_mark(module: AnsibleModule, root: R.Root) -> dict:
     p = module.params
     name = R.check_name(p["name"] or "")
-    if not p["state"]:
-        module.fail_json(msg="action=mark needs state")
     record = next((r for r in root.releases() if r["release"] == name), None)
     changed = record is None or record["state"] != p["state"]
     if changed and not module.check_mode:
@@ -441,31 +436,46 @@ ACTIONS = {"plan": do_plan, "prepare": do_prepare, "switch": do_switch, "finish"
            "unlock": do_unlock, "cleanup": do_cleanup, "status": do_status}
 
 
+# AnsibleModule's keywords; the action plugin of the same name validates the task's arguments
+# with the same spec on the controller.
+MODULE_SPEC = dict(
+    argument_spec=dict(
+        root=dict(type="path", required=True),
+        action=dict(type="str", required=True, choices=sorted(ACTIONS)),
+        repo=dict(type="str", no_log=True),
+        version=dict(type="str"),
+        archive=dict(type="path"),
+        name=dict(type="str"),
+        commit=dict(type="str"),
+        reason=dict(type="str", default="deploy", choices=["deploy", "rollback"]),
+        state=dict(type="str", choices=[R.FAILED, R.GOOD, R.ROLLED_BACK]),
+        note=dict(type="str"),
+        shared_files=dict(type="list", elements="str", default=[]),
+        shared_dirs=dict(type="list", elements="str", default=[]),
+        keep=dict(type="int", default=5),
+        protect=dict(type="list", elements="str", default=[]),
+        ttl=dict(type="int", default=1800),
+        token=dict(type="str", no_log=False),
+        force=dict(type="bool", default=False),
+        owner=dict(type="dict", default={}),
+        break_token=dict(type="str", no_log=False),
+    ),
+    # What each action needs besides root: checked before any step runs, here and by the action
+    # plugin on the controller.
+    required_if=[
+        ("action", "plan", ("repo", "archive"), True),
+        ("action", "prepare", ("name", "commit")),
+        ("action", "finish", ("name",)),
+        ("action", "mark", ("name", "state")),
+    ],
+    # A repository is deployed at a ref; an archive is known by its checksum.
+    required_by={"repo": ("version",), "archive": ("commit",)},
+    supports_check_mode=True,
+)
+
+
 def main() -> None:
-    module = AnsibleModule(
-        argument_spec=dict(
-            root=dict(type="path", required=True),
-            action=dict(type="str", required=True, choices=sorted(ACTIONS)),
-            repo=dict(type="str", no_log=True),
-            version=dict(type="str"),
-            archive=dict(type="path"),
-            name=dict(type="str"),
-            commit=dict(type="str"),
-            reason=dict(type="str", default="deploy", choices=["deploy", "rollback"]),
-            state=dict(type="str", choices=[R.FAILED, R.GOOD, R.ROLLED_BACK]),
-            note=dict(type="str"),
-            shared_files=dict(type="list", elements="str", default=[]),
-            shared_dirs=dict(type="list", elements="str", default=[]),
-            keep=dict(type="int", default=5),
-            protect=dict(type="list", elements="str", default=[]),
-            ttl=dict(type="int", default=1800),
-            token=dict(type="str", no_log=False),
-            force=dict(type="bool", default=False),
-            owner=dict(type="dict", default={}),
-            break_token=dict(type="str", no_log=False),
-        ),
-        supports_check_mode=True,
-    )
+    module = AnsibleModule(**MODULE_SPEC)
     try:
         # First step, before git sees anything: no value it would read as an option.
         for option, role_var in (("repo", "release_repo"), ("version", "release_version"), ("name", None),

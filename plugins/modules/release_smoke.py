@@ -88,3 +88,13 @@ skipped:
   type: list
   elements: str
 """
+
+# The options' spec: the action plugin of the same name validates the task's arguments with it.
+MODULE_SPEC = {"argument_spec": {
+    "site": {"type": "dict"},
+    "checks": {"type": "list", "elements": "dict"},
+    "base_url": {"type": "str"},
+    "expect_commit": {"type": "str"},
+    "retries": {"type": "int", "default": 3},
+    "delay": {"type": "float", "default": 1.0},
+}}
