@@ -162,8 +162,11 @@ def test_status_page_renders_every_panel_with_data_and_the_last_deploy(mon, tmp_
     os.makedirs(out, exist_ok=True)
     common = [chromium, "--headless=new", "--no-sandbox", "--disable-gpu", "--no-first-run",
               "--user-data-dir=%s" % (tmp_path / "profile")]
+    # Chromium writes dconf and config files under HOME: keep them in the test's own directory.
+    browser_env = dict(os.environ, HOME=str(tmp_path), XDG_CONFIG_HOME=str(tmp_path / ".config"),
+                       XDG_CACHE_HOME=str(tmp_path / ".cache"), TMPDIR=str(tmp_path))
     dom = subprocess.run(common + ["--dump-dom", page.as_uri()], check=False, capture_output=True, text=True,
-                         timeout=60).stdout
+                         timeout=60, env=browser_env).stdout
     for panel in ("panel-uptime", "panel-availability", "panel-errors", "panel-latency", "panel-alerts",
                   "panel-deploys"):
         assert 'id="%s"' % panel in dom
@@ -174,5 +177,5 @@ def test_status_page_renders_every_panel_with_data_and_the_last_deploy(mon, tmp_
     assert 'class="deploy-marker"' in dom
     shot = os.path.join(out, "status_page.png")
     subprocess.run(common + ["--screenshot=%s" % shot, "--window-size=760,1100", page.as_uri()],
-                   capture_output=True, timeout=60, check=False)
+                   capture_output=True, timeout=60, check=False, env=browser_env)
     assert os.path.getsize(shot) > 1000
