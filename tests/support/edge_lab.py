@@ -189,11 +189,16 @@ def stop(stack: EdgeStack) -> None:
     stack.stop()
 
 
-def site_vars(stack: http_lab.Stack, apex: str, **extra: t.Any) -> dict:
-    """The launch_* description of a variant (routes like the lab's shop)."""
-    out = {"launch_domain": apex, "launch_resolvers": [KNOT], "launch_ca_bundle": stack.ca_bundle,
-           "launch_timeout": 3, "launch_edge_provider": "nginx",
-           "launch_edge_addresses": [VARIANTS.get(apex, "127.0.0.160")],
+def variant_vars(stack: http_lab.Stack, apex: str, resolver: str, edge: str, **extra: t.Any) -> dict:
+    """The launch_* description of a variant served by EDGE and resolved by RESOLVER (routes like the
+    lab's shop); the root-cause and past-bad-certificate labs describe theirs with it too."""
+    out = {"launch_domain": apex, "launch_resolvers": [resolver], "launch_ca_bundle": stack.ca_bundle,
+           "launch_timeout": 3, "launch_edge_provider": "nginx", "launch_edge_addresses": [edge],
            "launch_routes": {"homepage": "/", "login": "/login", "chatbot": "/api/chat", "checkout": "/checkout"}}
     out.update(extra)
     return out
+
+
+def site_vars(stack: http_lab.Stack, apex: str, **extra: t.Any) -> dict:
+    """The launch_* description of one of this lab's variants."""
+    return variant_vars(stack, apex, KNOT, VARIANTS.get(apex, "127.0.0.160"), **extra)

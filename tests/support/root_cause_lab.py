@@ -97,17 +97,9 @@ def start() -> RootCauseStack:
     return stack
 
 
-def stop(stack: RootCauseStack) -> None:
-    app = getattr(stack, "app", None)
-    if app is not None:
-        app.stop()
-    stack.stop()
+stop = edge_lab.stop  # the app, then the stack
 
 
 def site_vars(stack: http_lab.Stack, apex: str, **extra: t.Any) -> dict:
-    """The launch_* description of a variant: routes like the lab's shop, the edge on its own address."""
-    out = {"launch_domain": apex, "launch_resolvers": [KNOTS[0]], "launch_ca_bundle": stack.ca_bundle,
-           "launch_timeout": 3, "launch_edge_provider": "nginx", "launch_edge_addresses": [VARIANTS[apex]],
-           "launch_routes": {"homepage": "/", "login": "/login", "chatbot": "/api/chat", "checkout": "/checkout"}}
-    out.update(extra)
-    return out
+    """The launch_* description of a variant: the edge on its own address."""
+    return edge_lab.variant_vars(stack, apex, KNOTS[0], VARIANTS[apex], **extra)
