@@ -437,7 +437,8 @@ def _session(binary: str, urls: list, resolver_rules: str, pins: list, budget: f
             results.append(out)
             out["seconds"] = round(time.monotonic() - started, 3)
         rc = proc.poll() if proc is not None else None
-        last = _stderr(os.path.join(workdir, "stderr.log")).strip().splitlines()[-1:]
+        lines = _stderr(os.path.join(workdir, "stderr.log")).strip().splitlines()
+        last = ([line for line in lines if ":FATAL:" in line] or lines)[-1:]
         out["error"] = "Chromium exited with %s on %s: %s" % (rc, urls[len(results) - 1], last or exc)
     except OSError as exc:
         out = dict(base, resources=[], error="could not run Chromium (%s): %s" % (binary, exc))
