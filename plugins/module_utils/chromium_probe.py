@@ -5,8 +5,9 @@
 
 - ``load_pages``: every page of one site in ONE browser start, driven over the DevTools
   protocol on a pipe (``--remote-debugging-pipe``: fds 3 and 4, no port to squat or
-  leak); each page gets a fresh tab and its own budget, and a page that overruns it
-  gets the browser killed and the pages after it a new browser.  ``load_page`` is the
+  leak); the pages are visited one after the other in one tab (a same-site navigation
+  keeps its renderer), each with its own budget and only its own console reports; a page
+  that overruns its budget gets the browser killed and the pages after it a new browser.  ``load_page`` is the
   one-page ``--dump-dom`` run.
 - One browser start, one throwaway directory (``launchready-chromium-*`` in the system temp dir)
   holding the profile, HOME and TMPDIR: Chromium's own temp entries
@@ -341,16 +342,21 @@ def _stderr(log_path: str) -> str:
         return ""
 
 
-def _visit(tools: _DevTools, url: str, deadline: float) -> tuple:
-    """(console and log texts of the page, navigation error or "") for ``url`` in a fresh tab."""
+def _open_tab(tools: _DevTools, deadline: float) -> str:
+    """A fresh tab of the throwaway profile, its DevTools session attached and reporting console and log."""
     target = tools.call("Target.createTarget", {"url": "about:blank"}, None, deadline)["targetId"]
     session = tools.call("Target.attachToTarget", {"targetId": target, "flatten": True}, None, deadline)["sessionId"]
-    events: list = []
     for method in ("Log.enable", "Runtime.enable", "Page.enable"):
-        tools.call(method, None, session, deadline, events)
+        tools.call(method, None, session, deadline)
+    return session
+
+
+def _visit(tools: _DevTools, session: str, url: str, deadline: float) -> tuple:
+    """(console and log texts of the page, navigation error or "") for ``url`` in the session's tab."""
     # Virtual time stands still until the page is on its way, then timers and script-inserted resources
     # get VIRTUAL_TIME_MS of it, paused while fetches are pending (as --dump-dom's --virtual-time-budget).
-    tools.call("Emulation.setVirtualTimePolicy", {"policy": "pause"}, session, deadline, events)
+    tools.call("Emulation.setVirtualTimePolicy", {"policy": "pause"}, session, deadline)
+    events: list = []  # from the navigation on: nothing of the tab's previous page
     nav = tools.call("Page.navigate", {"url": url}, session, deadline, events)
     error = nav.get("errorText", "")
     if not error:
@@ -358,6 +364,7 @@ def _visit(tools: _DevTools, url: str, deadline: float) -> tuple:
                                                      "budget": VIRTUAL_TIME_MS}, session, deadline, events)
     loaded = expired = bool(error)
     loaded = loaded or any(msg.get("method") == "Page.loadEventFired" for msg in events)
+    expired = expired or any(msg.get("method") == "Emulation.virtualTimeBudgetExpired" for msg in events)
     while not (loaded and expired):
         msg = tools.next_message(deadline)
         if msg.get("sessionId") != session:
@@ -367,14 +374,13 @@ def _visit(tools: _DevTools, url: str, deadline: float) -> tuple:
         expired = expired or msg.get("method") == "Emulation.virtualTimeBudgetExpired"
     texts = []
     for msg in events:
-        if msg.get("sessionId") not in (None, session):
+        if msg.get("sessionId") != session:
             continue
         params = msg.get("params", {})
         if msg.get("method") == "Log.entryAdded":
             texts.append(params.get("entry", {}).get("text", ""))
         elif msg.get("method") == "Runtime.consoleAPICalled":
             texts.append(" ".join(str(arg.get("value", "")) for arg in params.get("args", [])))
-    tools.send("Target.closeTarget", {"targetId": target})
     return "\n".join(texts), error
 
 
@@ -410,11 +416,14 @@ def _session(binary: str, urls: list, resolver_rules: str, pins: list, budget: f
                     continue
                 raise
         page_started = started
+        tab = None
         for url in urls:
             out = dict(base, resources=[])
             results.append(out)
             try:
-                text, error = _visit(tools, url, page_started + budget)
+                # One tab for the site's pages: a same-site navigation keeps its renderer (a new tab starts one).
+                tab = tab or _open_tab(tools, page_started + budget)
+                text, error = _visit(tools, tab, url, page_started + budget)
                 out["resources"] = _mixed(text)
                 if error:
                     out["error"] = "Chromium could not load %s: %s" % (url, error)
