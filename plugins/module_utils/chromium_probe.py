@@ -293,11 +293,17 @@ class _DevTools:
                 events.append(msg)
 
     def close(self) -> None:
-        for fd in (self._out, self._in):
-            try:
-                os.close(fd)
-            except OSError:
-                pass
+        """After the browser is gone: the reader sees the end of the pipe before its descriptor is closed
+        (a descriptor closed under a blocked read could be reused by another thread's open)."""
+        try:
+            os.close(self._out)
+        except OSError:
+            pass
+        self._reader.join(CLOSE_GRACE)
+        try:
+            os.close(self._in)
+        except OSError:
+            pass
 
 
 def _argv_pipe(binary: str, workdir: str, resolver_rules: str, pins: list, sandbox: bool) -> list:
@@ -407,11 +413,15 @@ def _session(binary: str, urls: list, resolver_rules: str, pins: list, budget: f
                 tools.call("Browser.getVersion", None, None, started + budget)
                 break
             except _Gone:
-                proc.wait(CLOSE_GRACE)
+                try:
+                    proc.wait(CLOSE_GRACE)  # exited, or about to: its stderr says why
+                except subprocess.TimeoutExpired:
+                    pass
                 if attempt == 1 and base["sandbox"] and _NO_SANDBOX.search(_stderr(log_path)):
                     with _SANDBOX_LOCK:
                         _SANDBOX_USABLE[key] = False
                     base["sandbox"], base["sandbox_note"] = False, "this machine offers Chromium no usable sandbox"
+                    _kill(proc)
                     tools.close()
                     continue
                 raise
