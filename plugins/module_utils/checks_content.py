@@ -31,7 +31,6 @@ import urllib.parse
 
 from ansible_collections.launchready.ops.plugins.module_utils import (
     chromium_probe,
-    parallel,
     probe_budget,
     tls_pin,
     tls_probe,
@@ -48,7 +47,6 @@ try:
 except ImportError:  # pragma: no cover - reported by tls_probe's results
     pass
 
-BROWSER_WORKERS = 2
 MAX_STYLESHEETS = 5
 
 
@@ -150,8 +148,8 @@ def mixed(site: Site, probes) -> list:
         rules, pins, problem = _browser_setup(site, probes)
         budget = site.browser_timeout or max(15.0, 3 * site.timeout)
         slots = probe_budget.for_site(site)
-        results = parallel.each(lambda page: chromium_probe.load_page(binary, page.url, rules, pins, budget,
-                                                                     slots=slots), found, BROWSER_WORKERS)
+        # One browser start for all the site's pages: the start costs more than a page on a busy controller.
+        results = chromium_probe.load_pages(binary, [page.url for page in found], rules, pins, budget, slots=slots)
     else:
         results = [parse_page(site, probes, page) for page in found]
     how = "headless Chromium" if binary else "HTML/CSS parse (%s)" % why_not

@@ -1,9 +1,15 @@
 # -*- coding: utf-8 -*-
 # Copyright: launchready.ops contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Headless Chromium as content.mixed's probe: load one page, read the browser's mixed-content reports.
+"""Headless Chromium as content.mixed's probe: load a site's pages, read the browser's mixed-content reports.
 
-- One page, one throwaway directory (``launchready-chromium-*`` in the system temp dir)
+- ``load_pages``: every page of one site in ONE browser start, driven over the DevTools
+  protocol on a pipe (``--remote-debugging-pipe``: fds 3 and 4, no port to squat or
+  leak); the pages are visited one after the other in one tab (a same-site navigation
+  keeps its renderer), each with its own budget and only its own console reports; a page
+  that overruns its budget gets the browser killed and the pages after it a new browser.  ``load_page`` is the
+  one-page ``--dump-dom`` run.
+- One browser start, one throwaway directory (``launchready-chromium-*`` in the system temp dir)
   holding the profile, HOME and TMPDIR: Chromium's own temp entries
   (``org.chromium.Chromium.*``, SingletonSocket/SingletonCookie) land inside it, and the
   whole directory is removed when the page is done, also when the browser overran its
@@ -23,8 +29,10 @@ Plain Python, stdlib only: no Ansible imports.
 
 from __future__ import annotations
 
+import json
 import os
 import pwd
+import queue
 import re
 import shutil
 import signal
@@ -200,3 +208,278 @@ def load_page(binary: str, url: str, resolver_rules: str, pins: list, budget: fl
         out["seconds"] = round(time.monotonic() - started, 3)
         _remove(workdir)
     return out
+
+
+# --- several pages in one browser start, over the DevTools pipe ----------------------------------
+
+# Chromium reads DevTools commands from fd 3 and writes answers and events to fd 4 (NUL-terminated JSON);
+# Popen hands our pipe ends over as stdin/stdout and the shell moves them there (no preexec_fn in threads).
+_PIPE_SHIM = 'exec 3<&0 4>&1 0</dev/null 1>/dev/null; exec "$@"'
+# How long a browser that closed its pipe at start may take to exit (its stderr says why).
+CLOSE_GRACE = 2.0
+
+
+class _Overrun(Exception):
+    """The page's budget ran out (the browser is killed)."""
+
+
+class _Gone(Exception):
+    """The browser exited or closed its pipe."""
+
+
+class _DevTools:
+    """A minimal DevTools client over the pipe: ``call`` waits for its answer, events are queued per session."""
+
+    def __init__(self, proc: subprocess.Popen, to_browser: int, from_browser: int) -> None:
+        self.proc, self._out, self._in = proc, to_browser, from_browser
+        self._next = 0
+        self._inbox: queue.Queue = queue.Queue()
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
+
+    def _read(self) -> None:
+        buf = b""
+        try:
+            while True:
+                chunk = os.read(self._in, 1 << 16)
+                if not chunk:
+                    break
+                buf += chunk
+                *messages, buf = buf.split(b"\0")
+                for raw in messages:
+                    try:
+                        self._inbox.put(json.loads(raw))
+                    except ValueError:
+                        continue
+        except OSError:
+            pass
+        self._inbox.put(None)  # end of the pipe: the browser is gone
+
+    def send(self, method: str, params: dict | None = None, session: str | None = None) -> int:
+        self._next += 1
+        msg: dict = {"id": self._next, "method": method, "params": params or {}}
+        if session:
+            msg["sessionId"] = session
+        try:
+            os.write(self._out, json.dumps(msg).encode() + b"\0")
+        except OSError as exc:
+            raise _Gone(str(exc)) from exc
+        return self._next
+
+    def next_message(self, deadline: float) -> dict:
+        left = deadline - time.monotonic()
+        if left <= 0:
+            raise _Overrun()
+        try:
+            msg = self._inbox.get(timeout=left)
+        except queue.Empty:
+            raise _Overrun() from None
+        if msg is None:
+            self._inbox.put(None)
+            raise _Gone("the browser closed its DevTools pipe")
+        return msg
+
+    def call(self, method: str, params: dict | None, session: str | None, deadline: float,
+             events: list | None = None) -> dict:
+        """The command's result; events seen meanwhile are appended to ``events``."""
+        wanted = self.send(method, params, session)
+        while True:
+            msg = self.next_message(deadline)
+            if msg.get("id") == wanted:
+                if "error" in msg:
+                    raise _Gone("%s: %s" % (method, msg["error"].get("message", msg["error"])))
+                return msg.get("result", {})
+            if events is not None and "method" in msg:
+                events.append(msg)
+
+    def close(self) -> None:
+        """After the browser is gone: the reader sees the end of the pipe before its descriptor is closed
+        (a descriptor closed under a blocked read could be reused by another thread's open)."""
+        try:
+            os.close(self._out)
+        except OSError:
+            pass
+        self._reader.join(CLOSE_GRACE)
+        try:
+            os.close(self._in)
+        except OSError:
+            pass
+
+
+def _argv_pipe(binary: str, workdir: str, resolver_rules: str, pins: list, sandbox: bool) -> list:
+    argv = _argv(binary, "about:blank", workdir, resolver_rules, pins, sandbox)[:-2]
+    # Virtual time is set per tab (Emulation.setVirtualTimePolicy), as --dump-dom does with its flag.
+    argv = [arg for arg in argv if not arg.startswith("--virtual-time-budget=")]
+    return argv + ["--remote-debugging-pipe", "about:blank"]
+
+
+def _start(argv: list, workdir: str, user: t.Any) -> tuple:
+    """(process, DevTools client, stderr log path) for a browser listening on its pipe."""
+    env = {"HOME": workdir, "TMPDIR": os.path.join(workdir, "tmp"), "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+           "LANG": "C.UTF-8", "DBUS_SESSION_BUS_ADDRESS": "disabled:",
+           "XDG_CONFIG_HOME": os.path.join(workdir, ".config"), "XDG_CACHE_HOME": os.path.join(workdir, ".cache")}
+    switch: dict = {}
+    if user is not None:
+        switch = {"user": user.pw_uid, "group": user.pw_gid, "extra_groups": []}
+    commands_r, commands_w = os.pipe()
+    answers_r, answers_w = os.pipe()
+    for fd in (commands_w, answers_r):
+        os.set_inheritable(fd, False)
+    log_path = os.path.join(workdir, "stderr.log")
+    try:
+        with open(log_path, "wb") as log:
+            proc = subprocess.Popen(["/bin/sh", "-c", _PIPE_SHIM, "sh"] + argv, stdin=commands_r, stdout=answers_w,
+                                    stderr=log, env=env, cwd=workdir, start_new_session=True, **switch)
+    except BaseException:
+        for fd in (commands_w, answers_r):
+            os.close(fd)
+        raise
+    finally:
+        os.close(commands_r)
+        os.close(answers_w)
+    return proc, _DevTools(proc, commands_w, answers_r), log_path
+
+
+def _stderr(log_path: str) -> str:
+    try:
+        with open(log_path, encoding="utf-8", errors="replace") as fh:
+            return fh.read()
+    except OSError:
+        return ""
+
+
+def _open_tab(tools: _DevTools, deadline: float) -> str:
+    """A fresh tab of the throwaway profile, its DevTools session attached and reporting console and log."""
+    target = tools.call("Target.createTarget", {"url": "about:blank"}, None, deadline)["targetId"]
+    session = tools.call("Target.attachToTarget", {"targetId": target, "flatten": True}, None, deadline)["sessionId"]
+    for method in ("Log.enable", "Runtime.enable", "Page.enable"):
+        tools.call(method, None, session, deadline)
+    return session
+
+
+def _visit(tools: _DevTools, session: str, url: str, deadline: float) -> tuple:
+    """(console and log texts of the page, navigation error or "") for ``url`` in the session's tab."""
+    # Virtual time stands still until the page is on its way, then timers and script-inserted resources
+    # get VIRTUAL_TIME_MS of it, paused while fetches are pending (as --dump-dom's --virtual-time-budget).
+    tools.call("Emulation.setVirtualTimePolicy", {"policy": "pause"}, session, deadline)
+    events: list = []  # from the navigation on: nothing of the tab's previous page
+    nav = tools.call("Page.navigate", {"url": url}, session, deadline, events)
+    error = nav.get("errorText", "")
+    if not error:
+        tools.call("Emulation.setVirtualTimePolicy", {"policy": "pauseIfNetworkFetchesPending",
+                                                     "budget": VIRTUAL_TIME_MS}, session, deadline, events)
+    loaded = expired = bool(error)
+    loaded = loaded or any(msg.get("method") == "Page.loadEventFired" for msg in events)
+    expired = expired or any(msg.get("method") == "Emulation.virtualTimeBudgetExpired" for msg in events)
+    while not (loaded and expired):
+        msg = tools.next_message(deadline)
+        if msg.get("sessionId") != session:
+            continue
+        events.append(msg)
+        loaded = loaded or msg.get("method") == "Page.loadEventFired"
+        expired = expired or msg.get("method") == "Emulation.virtualTimeBudgetExpired"
+    texts = []
+    for msg in events:
+        if msg.get("sessionId") != session:
+            continue
+        params = msg.get("params", {})
+        if msg.get("method") == "Log.entryAdded":
+            texts.append(params.get("entry", {}).get("text", ""))
+        elif msg.get("method") == "Runtime.consoleAPICalled":
+            texts.append(" ".join(str(arg.get("value", "")) for arg in params.get("args", [])))
+    return "\n".join(texts), error
+
+
+def _session(binary: str, urls: list, resolver_rules: str, pins: list, budget: float) -> list:
+    """Results for a prefix of ``urls`` (at least one) from one browser start; stops at the first overrun or crash."""
+    user, note = run_as()
+    key = user.pw_uid if user is not None else os.geteuid()
+    with _SANDBOX_LOCK:
+        sandbox = user is not None or os.geteuid() != 0
+        sandbox = sandbox and _SANDBOX_USABLE.get(key, True)
+        if not sandbox and not note:
+            note = "this machine offers Chromium no usable sandbox"
+    base = {"resources": [], "error": "", "seconds": 0.0, "sandbox": sandbox, "sandbox_note": note,
+            "user": user.pw_name if user is not None else pwd.getpwuid(os.geteuid()).pw_name}
+    results: list = []
+    started = time.monotonic()
+    workdir = _workdir(user)
+    proc = tools = None
+    try:
+        for attempt in (1, 2):
+            proc, tools, log_path = _start(_argv_pipe(binary, workdir, resolver_rules, pins, base["sandbox"]),
+                                           workdir, user)
+            try:
+                tools.call("Browser.getVersion", None, None, started + budget)
+                break
+            except _Gone:
+                try:
+                    proc.wait(CLOSE_GRACE)  # exited, or about to: its stderr says why
+                except subprocess.TimeoutExpired:
+                    pass
+                if attempt == 1 and base["sandbox"] and _NO_SANDBOX.search(_stderr(log_path)):
+                    with _SANDBOX_LOCK:
+                        _SANDBOX_USABLE[key] = False
+                    base["sandbox"], base["sandbox_note"] = False, "this machine offers Chromium no usable sandbox"
+                    _kill(proc)
+                    tools.close()
+                    continue
+                raise
+        page_started = started
+        tab = None
+        for url in urls:
+            out = dict(base, resources=[])
+            results.append(out)
+            try:
+                # One tab for the site's pages: a same-site navigation keeps its renderer (a new tab starts one).
+                tab = tab or _open_tab(tools, page_started + budget)
+                text, error = _visit(tools, tab, url, page_started + budget)
+                out["resources"] = _mixed(text)
+                if error:
+                    out["error"] = "Chromium could not load %s: %s" % (url, error)
+            finally:
+                out["seconds"] = round(time.monotonic() - page_started, 3)
+                page_started = time.monotonic()
+    except _Overrun:
+        out = results[-1] if results else dict(base, resources=[])
+        if not results:
+            results.append(out)
+            out["seconds"] = round(time.monotonic() - started, 3)
+        out["error"] = "Chromium did not finish loading %s within %.0f s" % (urls[len(results) - 1], budget)
+    except _Gone as exc:
+        out = results[-1] if results else dict(base, resources=[])
+        if not results:
+            results.append(out)
+            out["seconds"] = round(time.monotonic() - started, 3)
+        rc = proc.poll() if proc is not None else None
+        lines = _stderr(os.path.join(workdir, "stderr.log")).strip().splitlines()
+        last = ([line for line in lines if ":FATAL:" in line] or lines)[-1:]
+        out["error"] = "Chromium exited with %s on %s: %s" % (rc, urls[len(results) - 1], last or exc)
+    except OSError as exc:
+        out = dict(base, resources=[], error="could not run Chromium (%s): %s" % (binary, exc))
+        results.append(out)
+    finally:
+        if proc is not None:
+            # The profile is thrown away: no orderly Browser.close to wait for (a fifth of a second).  The whole
+            # process group goes, helpers (renderers, zygote) included.
+            _kill(proc)
+        if tools is not None:
+            tools.close()
+        _remove(workdir)
+    return results
+
+
+def load_pages(binary: str, urls: list, resolver_rules: str, pins: list, budget: float, slots: t.Any = None) -> list:
+    """``load_page`` for every URL of one site, in one browser start: one result dict per URL, in order.
+
+    ``budget`` (seconds) is each page's: the first page's counts from the browser's start,
+    which begins once ``slots`` (the probe budget) gives a browser slot.  A page that overruns
+    its budget or crashes the browser is an error and the pages after it get a new browser.
+    """
+    if slots is not None:
+        with slots.browser():
+            return load_pages(binary, urls, resolver_rules, pins, budget)
+    results: list = []
+    while len(results) < len(urls):
+        results += _session(binary, list(urls[len(results):]), resolver_rules, pins, budget)
+    return results

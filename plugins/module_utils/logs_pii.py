@@ -133,5 +133,8 @@ def finding(host: str, globs: t.Sequence[str], result: dict) -> F.Finding:
                   evidence=evidence)
 
 
+NO_PATHS = "no log file globs given (launch_log_paths): nothing to scan"
+
+
 def skipped(target: str, reason: str) -> F.Finding:
     return F.make(LOGS_PII, F.SKIP, target, reason)

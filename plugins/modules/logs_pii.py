@@ -109,7 +109,7 @@ def main() -> None:
     p = module.params
     target = p["target"] or socket.gethostname()
     if not p["paths"]:
-        found = logs_pii.skipped(target, "no log file globs given (launch_log_paths): nothing to scan")
+        found = logs_pii.skipped(target, logs_pii.NO_PATHS)
     else:
         result = logs_pii.scan(p["paths"], logs_pii.known_values(p["customer_values"]))
         found = logs_pii.finding(target, p["paths"], result)

@@ -129,3 +129,24 @@ def test_chromium_leaves_no_profile_behind(edge_stack, tmp_path, monkeypatch):
     monkeypatch.setattr(tempfile, "tempdir", None)
     run(edge_stack, "good.edge.test", launch_routes={"homepage": "/"})
     assert [p for p in os.listdir(tmp_path) if p.startswith("launchready-chromium-")] == []
+
+
+@needs_chromium
+def test_one_browser_keeps_each_pages_reports_apart(edge_stack):
+    """The site's pages share one browser and one tab: a clean page after a mixed one reports nothing."""
+    rules, pins = [], []
+    for apex in ("mixed.edge.test", "good.edge.test"):
+        site_rules, site_pins, problem = C._browser_setup(site.from_vars(edge_lab.site_vars(edge_stack, apex)),
+                                                          check_registry.Probes())
+        assert not problem
+        rules.append(site_rules.replace(", MAP * ~NOTFOUND", ""))
+        pins += site_pins
+    # mixed.edge.test's homepage loads an http:// script; its other pages and good.edge.test's are clean.
+    urls = ["https://mixed.edge.test/", "https://good.edge.test/", "https://mixed.edge.test/",
+            "https://mixed.edge.test/login"]
+    binary = C.browser_path(site.from_vars({"launch_domain": "a.test"}))[0]
+    results = chromium_probe.load_pages(binary, urls, ", ".join(rules + ["MAP * ~NOTFOUND"]), pins, 20)
+    assert [r["error"] for r in results] == ["", "", "", ""]
+    assert [[res["url"] for res in r["resources"]] for r in results] == [
+        ["http://cdn.mixed.edge.test/analytics.js"], [], ["http://cdn.mixed.edge.test/analytics.js"], []]
+    assert all(res["page"] == url for url, r in zip(urls, results, strict=True) for res in r["resources"])
