@@ -34,21 +34,22 @@ def lab_site(lab):
     return dict(lab["site_vars"])
 
 
-# Under xdist (`make test` runs two workers): every test that touches the shared lab runs on one
-# worker, in file order, because test_lab stops and restarts it and the second-lab tests assert it
-# was left alone; every other file stays whole on one worker, because its module fixtures start
-# servers on the file's own loopback addresses.
-SHARED_LAB_FILES = ("test_lab.py", "test_lab_private_dir.py", "test_deploy.py", "test_audit_playbook.py",
-                    "test_edge_playbook.py", "test_email_auth.py", "test_request_id.py")
+# Under xdist (`make test` runs two workers) the suite splits in two serial halves. "side": files
+# whose servers live on loopback addresses no other file uses (or that start none), listed here;
+# "main": everything else, in file order, as a plain run would have it - the shared lab (test_lab
+# stops and restarts it, the second-lab tests assert it was left alone) and the broken variants that
+# several files start on the same fixed addresses (edge_lab, http_lab, tls_lab, ...).
+SIDE_FILES = ("test_sanity.py", "test_lint.py", "test_polite_fleet.py", "test_monitoring.py",
+              "test_privacy_demo.py", "test_load_check.py", "test_load_generator.py", "test_uptimerobot.py",
+              "test_secrets_gate.py", "test_secret_scan.py", "test_collection_build.py", "test_edge_hardening.py",
+              "test_template_inputs.py", "test_logs_pii_action.py")
 
 
 def pytest_collection_modifyitems(config, items):
     if getattr(config.option, "dist", "no") == "no":
         return
-    shared = {item.path for item in items
-              if item.path.name in SHARED_LAB_FILES or {"lab", "lab_site"} & set(item.fixturenames)}
-    for item in items:  # a whole file goes where any of its tests must go
-        item.add_marker(pytest.mark.xdist_group("shared-lab" if item.path in shared else item.path.name))
+    for item in items:
+        item.add_marker(pytest.mark.xdist_group("side" if item.path.name in SIDE_FILES else "main"))
 
 
 def pytest_sessionfinish(session, exitstatus):
