@@ -22,6 +22,7 @@ from __future__ import annotations
 import os
 import re
 import secrets as _random
+import string
 import typing as t
 import urllib.parse
 
@@ -266,7 +267,9 @@ def public_files(site: Site, probes: t.Any) -> list:
         if not addrs:
             return [F.make(PUBLIC_FILES, F.ERROR, site.canonical_host, "could not probe: %s" % problem)]
         address = addrs[0]
-    fallback = _get(site, probes, E.url_for(site, "/launchready-absent-%s" % _random.token_hex(8)), address)
+    # Letters only: a random run of digits could read as a card number in the site's logs (privacy.logs_pii).
+    absent = "".join(_random.choice(string.ascii_lowercase) for _n in range(16))
+    fallback = _get(site, probes, E.url_for(site, "/launchready-absent-%s" % absent), address)
     exposed, asked, failed = [], 0, []
     for path, (what, looks_like) in leak_paths(site):
         resp = _get(site, probes, E.url_for(site, path), address)

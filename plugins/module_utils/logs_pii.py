@@ -40,12 +40,14 @@ def scan_file(path: str, known: dict, max_bytes: int = MAX_BYTES_PER_FILE) -> tu
     """([{file, line, kinds, text}], lines read) for one file; ``text`` is the redacted line."""
     hits: list = []
     lines = 0
+    start = 0  # where reading began: line numbers count from there when a huge file was cut
     with _open(path) as fh:
         if not path.endswith(".gz"):
             size = os.fstat(fh.fileno()).st_size
             if size > max_bytes:
                 fh.seek(size - max_bytes)
                 fh.readline()  # start on a line boundary
+                start = fh.tell()
         read = 0
         for number, raw in enumerate(fh, start=1):
             read += len(raw)
@@ -55,8 +57,11 @@ def scan_file(path: str, known: dict, max_bytes: int = MAX_BYTES_PER_FILE) -> tu
             line = raw[:MAX_LINE].decode("utf-8", "replace").rstrip("\n")
             found = pii.find(line, known)
             if found:
-                hits.append({"file": path, "line": number, "kinds": sorted({h.kind for h in found}),
-                             "text": pii.redact(line, found)[:300]})
+                hit = {"file": path, "line": number, "kinds": sorted({h.kind for h in found}),
+                       "text": pii.redact(line, found)[:300]}
+                if start:
+                    hit["from_byte"] = start
+                hits.append(hit)
     return hits, lines
 
 
@@ -116,10 +121,14 @@ def finding(host: str, globs: t.Sequence[str], result: dict) -> F.Finding:
     if result["hits"]:
         first = result["hits"][0]
         by_file = sorted({h["file"] for h in result["hits"]})
+        where = "%s:%d" % (first["file"], first["line"])
+        if first.get("from_byte"):
+            where += " (line counted from byte %d: only the file's last %d MiB were read)" % (
+                first["from_byte"], MAX_BYTES_PER_FILE // (1024 * 1024))
         return F.make(LOGS_PII, F.FAIL, target,
-                      "%d log line(s) on %s hold personal data (%s), first at %s:%d"
+                      "%d log line(s) on %s hold personal data (%s), first at %s"
                       % (len(result["hits"]), host, ", ".join(sorted({k for h in result["hits"] for k in h["kinds"]})),
-                         first["file"], first["line"]),
+                         where),
                       evidence=dict(evidence, files_with_hits=by_file))
     if result["unreadable"]:
         return F.make(LOGS_PII, F.ERROR, target, "could not read %d log file(s) on %s, e.g. %s: %s"

@@ -134,3 +134,16 @@ def test_privacy_checks_are_registered_next_to_their_specs_and_run_by_default():
     assert registered["privacy.chatbot_eval"][0] is checks_privacy.CHATBOT_EVAL
     assert "privacy.logs_pii" not in registered and logs_pii.LOGS_PII.impact == "blocker"  # runs on the app hosts
     assert "privacy." in audit.DEFAULT_FAMILIES and checks_privacy in audit.FAMILY_MODULES
+
+
+def test_a_cut_log_says_where_its_line_numbers_start(tmp_path):
+    from ansible_collections.launchready.ops.plugins.module_utils import logs_pii
+    log = tmp_path / "big.log"
+    log.write_text("quiet line\n" * 500 + "order for ada@example.com shipped\n")
+    hits, lines = logs_pii.scan_file(str(log), {}, max_bytes=200)
+    assert [h["kinds"] for h in hits] == [["email"]] and lines < 500
+    assert hits[0]["from_byte"] > 0 and hits[0]["line"] == lines
+    finding = logs_pii.finding("app1", [str(log)], {"files": [{"file": str(log), "lines": lines, "hits": 1}],
+                                                    "hits": hits, "missing": [], "unreadable": []})
+    assert "line counted from byte %d" % hits[0]["from_byte"] in finding.summary
+    assert "ada@example.com" not in finding.summary + str(finding.evidence)
