@@ -62,7 +62,7 @@ test: setup
 	$(PY) -m tests.support.home_check --reset $(TEST_HOME)
 	RUSTUP_HOME=$${RUSTUP_HOME:-$$HOME/.rustup} CARGO_HOME=$${CARGO_HOME:-$$HOME/.cargo} \
 	  HOME=$(TEST_HOME) LAUNCHREADY_TEST_HOME=$(TEST_HOME) LAUNCHREADY_RUNTIME_DIR=$(CURDIR)/build/runtime \
-	  $(PY) -m pytest -n 2 --dist loadgroup --durations=25 tests
+	  $(PY) -m pytest --durations=25 tests
 
 lint: setup
 	ruff check .

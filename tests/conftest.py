@@ -34,24 +34,6 @@ def lab_site(lab):
     return dict(lab["site_vars"])
 
 
-# Under xdist (`make test` runs two workers) the suite splits in two serial halves. "side": files
-# whose servers live on loopback addresses no other file uses (or that start none), listed here;
-# "main": everything else, in file order, as a plain run would have it - the shared lab (test_lab
-# stops and restarts it, the second-lab tests assert it was left alone) and the broken variants that
-# several files start on the same fixed addresses (edge_lab, http_lab, tls_lab, ...).
-SIDE_FILES = ("test_sanity.py", "test_lint.py", "test_polite_fleet.py", "test_monitoring.py",
-              "test_privacy_demo.py", "test_load_check.py", "test_load_generator.py", "test_uptimerobot.py",
-              "test_secrets_gate.py", "test_secret_scan.py", "test_collection_build.py", "test_edge_hardening.py",
-              "test_template_inputs.py", "test_logs_pii_action.py")
-
-
-def pytest_collection_modifyitems(config, items):
-    if getattr(config.option, "dist", "no") == "no":
-        return
-    for item in items:
-        item.add_marker(pytest.mark.xdist_group("side" if item.path.name in SIDE_FILES else "main"))
-
-
 def pytest_sessionfinish(session, exitstatus):
     """Under `make test` (LAUNCHREADY_TEST_HOME=HOME): fail the run when the suite left anything
     in HOME but the caches the README names (tests/support/home_check.py)."""

@@ -162,9 +162,10 @@ def test_status_page_renders_every_panel_with_data_and_the_last_deploy(mon, tmp_
     os.makedirs(out, exist_ok=True)
     common = [chromium, "--headless=new", "--no-sandbox", "--disable-gpu", "--no-first-run",
               "--user-data-dir=%s" % (tmp_path / "profile")]
-    # Chromium writes dconf and config files under HOME: keep them in the test's own directory.
+    # Chromium writes dconf and config files under HOME: keep them in the test's own directory (TMPDIR
+    # stays short: Chromium's socket paths must fit in a sockaddr_un).
     browser_env = dict(os.environ, HOME=str(tmp_path), XDG_CONFIG_HOME=str(tmp_path / ".config"),
-                       XDG_CACHE_HOME=str(tmp_path / ".cache"), TMPDIR=str(tmp_path))
+                       XDG_CACHE_HOME=str(tmp_path / ".cache"))
     dom = subprocess.run(common + ["--dump-dom", page.as_uri()], check=False, capture_output=True, text=True,
                          timeout=60, env=browser_env).stdout
     for panel in ("panel-uptime", "panel-availability", "panel-errors", "panel-latency", "panel-alerts",

@@ -11,16 +11,15 @@ With paths, the module runs on its host as before.
 
 from __future__ import annotations
 
-from ansible.plugins.action import ActionBase
-
 from ansible_collections.launchready.ops.plugins.module_utils import logs_pii
+from ansible_collections.launchready.ops.plugins.plugin_utils.module_twin import TwinActionBase
 
 
-class ActionModule(ActionBase):
+class ActionModule(TwinActionBase):
 
     def run(self, tmp=None, task_vars=None):
         task_vars = task_vars or {}
-        args = self._task.args
+        args = self.validated_args()
         # Only the plain skip is made here; anything else (paths, or no target to name) is the module's.
         if args.get("paths") == [] and args.get("target"):
             result = super().run(tmp, task_vars)

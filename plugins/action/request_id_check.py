@@ -5,27 +5,19 @@
 
 from __future__ import annotations
 
-from ansible.plugins.action import ActionBase
-
 from ansible_collections.launchready.ops.plugins.module_utils import checks_monitoring as C
 from ansible_collections.launchready.ops.plugins.module_utils import findings as F
 from ansible_collections.launchready.ops.plugins.module_utils import request_id_trace
-
-ARGUMENT_SPEC = {
-    "site": {"type": "str", "required": True},
-    "request": {"type": "dict"},
-    "searches": {"type": "list", "elements": "dict"},
-}
+from ansible_collections.launchready.ops.plugins.plugin_utils.module_twin import TwinActionBase
 
 
-class ActionModule(ActionBase):
-    TRANSFERS_FILES = False
+class ActionModule(TwinActionBase):
     _supports_check_mode = True
     _requires_connection = False
 
     def run(self, tmp=None, task_vars=None):
         result = super().run(tmp, task_vars or {})
-        _validation, args = self.validate_argument_spec(argument_spec=ARGUMENT_SPEC)
+        args = self.validated_args()
         gathered = request_id_trace.facts(args["request"], args["searches"])
         found = C.evaluate(C.MonitorFacts(domain=args["site"], request_id=gathered), [C.REQUEST_ID.id])
         result.update(changed=False, request_id=gathered, findings=[f.to_dict() for f in found],

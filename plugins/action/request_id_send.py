@@ -6,7 +6,8 @@
 from __future__ import annotations
 
 from ansible.errors import AnsibleError
-from ansible.plugins.action import ActionBase
+
+from ansible_collections.launchready.ops.plugins.plugin_utils.module_twin import TwinActionBase
 
 try:
     from ansible_collections.launchready.ops.plugins.module_utils import check_registry, request_id_trace
@@ -14,10 +15,6 @@ try:
     IMPORT_ERROR = None
 except ImportError as exc:  # dnspython missing on the controller
     IMPORT_ERROR = exc
-
-ARGUMENT_SPEC = {
-    "site": {"type": "dict", "required": True},
-}
 
 
 def log_hosts(log_paths, groups: dict) -> list:
@@ -37,8 +34,7 @@ def log_hosts(log_paths, groups: dict) -> list:
     return [{"host": host, "paths": paths} for host, paths in out.items()]
 
 
-class ActionModule(ActionBase):
-    TRANSFERS_FILES = False
+class ActionModule(TwinActionBase):
     _supports_check_mode = True  # a GET of the health route changes nothing
     _requires_connection = False
 
@@ -47,7 +43,7 @@ class ActionModule(ActionBase):
         if IMPORT_ERROR is not None:
             raise AnsibleError("launchready.ops.request_id_send needs dnspython on the controller: "
                                "pip install -r requirements.txt (%s)" % IMPORT_ERROR)
-        _validation, args = self.validate_argument_spec(argument_spec=ARGUMENT_SPEC)
+        args = self.validated_args()
         try:
             site = site_mod.from_vars(args["site"])
         except site_mod.SiteError as exc:

@@ -366,8 +366,8 @@ def _visit(tools: _DevTools, session: str, url: str, deadline: float) -> tuple:
     nav = tools.call("Page.navigate", {"url": url}, session, deadline, events)
     error = nav.get("errorText", "")
     if not error:
-        tools.call("Emulation.setVirtualTimePolicy", {"policy": "pauseIfNetworkFetchesPending",
-                                                     "budget": VIRTUAL_TIME_MS}, session, deadline, events)
+        policy = {"policy": "pauseIfNetworkFetchesPending", "budget": VIRTUAL_TIME_MS}
+        tools.call("Emulation.setVirtualTimePolicy", policy, session, deadline, events)
     loaded = expired = bool(error)
     loaded = loaded or any(msg.get("method") == "Page.loadEventFired" for msg in events)
     expired = expired or any(msg.get("method") == "Emulation.virtualTimeBudgetExpired" for msg in events)

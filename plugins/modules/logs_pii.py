@@ -96,16 +96,16 @@ from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.launchready.ops.plugins.module_utils import logs_pii
 
+# Also validated by the action plugin of the same name (plugin_utils/module_twin.py).
+MODULE_SPEC = {"argument_spec": {
+    "paths": {"type": "list", "elements": "str", "required": True},
+    "customer_values": {"type": "dict", "default": {}, "no_log": True},
+    "target": {"type": "str"},
+}}
+
 
 def main() -> None:
-    module = AnsibleModule(
-        argument_spec=dict(
-            paths=dict(type="list", elements="str", required=True),
-            customer_values=dict(type="dict", default={}, no_log=True),
-            target=dict(type="str"),
-        ),
-        supports_check_mode=True,
-    )
+    module = AnsibleModule(supports_check_mode=True, **MODULE_SPEC)
     p = module.params
     target = p["target"] or socket.gethostname()
     if not p["paths"]:

@@ -51,6 +51,13 @@ EXAMPLES = r"""
     searches: "{{ searched.results }}"
 """
 
+# Validated by the action plugin of the same name (plugin_utils/module_twin.py).
+MODULE_SPEC = {"argument_spec": {
+    "site": {"type": "str", "required": True},
+    "request": {"type": "dict"},
+    "searches": {"type": "list", "elements": "dict"},
+}}
+
 RETURN = r"""
 findings:
   description: The logs.request_id finding.

@@ -43,6 +43,11 @@ EXAMPLES = r"""
   register: sent
 """
 
+# Validated by the action plugin of the same name (plugin_utils/module_twin.py).
+MODULE_SPEC = {"argument_spec": {
+    "site": {"type": "dict", "required": True},
+}}
+
 RETURN = r"""
 request:
   description: C({url, address, sent, returned, echoed, status, error}); C(error) says why no answer came.

@@ -137,7 +137,7 @@ def test_recording_a_result_allocates_no_histogram_per_request(monkeypatch):
     recorder = G.Recorder(G.Budget(10), time.monotonic())
     monkeypatch.setattr(G, "_histogram", histogram)
     monkeypatch.setattr(G, "RouteStats", route_stats)
-    for _ in range(500):
+    for _n in range(500):
         recorder.add(G.Result(route="homepage", latency=0.002, status=200))
     assert recorder.summary()["routes"]["homepage"]["count"] == 500
     assert made["routes"] == 1 and made["histograms"] <= 5, made  # 4 for the route, 1 for its second

@@ -69,4 +69,3 @@ def test_the_module_refuses_a_plan_without_a_version_before_writing(tmp_path):
 def test_release_module_has_no_hand_written_step_checks():
     source = open(module.__file__, encoding="utf-8").read()
     assert "needs commit" not in source and "needs state" not in source and "needs repo and version" not in source
-
