@@ -19,6 +19,7 @@ CACHES = (
     ".ansible/test",  # ansible-test: the sanity tests' virtualenvs and the get-pip stand-in (scripts/sanity.sh)
     ".ansible/tmp",   # Ansible's temp directory for what ansible-test runs in its own environment (left empty)
     ".cache/pip",     # pip's download cache, while scripts/sanity.sh fills build/sanity-venv
+    ".cache/launchready",  # the probe budget's slot files, for runs whose environment drops LAUNCHREADY_RUNTIME_DIR
     ".rustup",        # rustup's settings, written when pip asks `rustc --version` inside ansible-test's venvs
 )
 
