@@ -166,6 +166,18 @@ def _mixed(text: str) -> list:
     return out
 
 
+def _sandbox_plan() -> tuple:
+    """(user to run as or None, sandbox key, sandbox on, note): one decision for one page and for a session."""
+    user, note = run_as()
+    key = user.pw_uid if user is not None else os.geteuid()
+    with _SANDBOX_LOCK:
+        sandbox = user is not None or os.geteuid() != 0
+        sandbox = sandbox and _SANDBOX_USABLE.get(key, True)
+        if not sandbox and not note:
+            note = "this machine offers Chromium no usable sandbox"
+    return user, key, sandbox, note
+
+
 def load_page(binary: str, url: str, resolver_rules: str, pins: list, budget: float, slots: t.Any = None) -> dict:
     """Load ``url`` in headless Chromium: {"resources", "error", "seconds", "sandbox", "sandbox_note", "user"}.
 
@@ -175,13 +187,7 @@ def load_page(binary: str, url: str, resolver_rules: str, pins: list, budget: fl
     if slots is not None:
         with slots.browser():
             return load_page(binary, url, resolver_rules, pins, budget)
-    user, note = run_as()
-    key = user.pw_uid if user is not None else os.geteuid()
-    with _SANDBOX_LOCK:
-        sandbox = user is not None or os.geteuid() != 0
-        sandbox = sandbox and _SANDBOX_USABLE.get(key, True)
-        if not sandbox and not note:
-            note = "this machine offers Chromium no usable sandbox"
+    user, key, sandbox, note = _sandbox_plan()
     out = {"resources": [], "error": "", "seconds": 0.0, "sandbox": sandbox, "sandbox_note": note,
            "user": user.pw_name if user is not None else pwd.getpwuid(os.geteuid()).pw_name}
     started = time.monotonic()
@@ -392,13 +398,7 @@ def _visit(tools: _DevTools, session: str, url: str, deadline: float) -> tuple:
 
 def _session(binary: str, urls: list, resolver_rules: str, pins: list, budget: float) -> list:
     """Results for a prefix of ``urls`` (at least one) from one browser start; stops at the first overrun or crash."""
-    user, note = run_as()
-    key = user.pw_uid if user is not None else os.geteuid()
-    with _SANDBOX_LOCK:
-        sandbox = user is not None or os.geteuid() != 0
-        sandbox = sandbox and _SANDBOX_USABLE.get(key, True)
-        if not sandbox and not note:
-            note = "this machine offers Chromium no usable sandbox"
+    user, key, sandbox, note = _sandbox_plan()
     base = {"resources": [], "error": "", "seconds": 0.0, "sandbox": sandbox, "sandbox_note": note,
             "user": user.pw_name if user is not None else pwd.getpwuid(os.geteuid()).pw_name}
     results: list = []
